@@ -1,0 +1,74 @@
+"""The ``rtcheck`` command line: thin click commands over the library.
+
+Results go to stdout, logs and error messages to stderr. Every
+:class:`~rtcheck.errors.RtcheckError` becomes a one-line message and its exit code
+(:mod:`rtcheck.cli.exitcodes`); anything else is an internal error (exit 4), with
+the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from rtcheck import __version__
+from rtcheck.cli import exitcodes
+from rtcheck.errors import InputError, RtcheckError, UsageError
+
+
+class RtcheckGroup(click.Group):
+    """A click group that turns exceptions into documented exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except UsageError as exc:
+            click.echo(f"rtcheck: error: {exc}", err=True)
+            sys.exit(exitcodes.USAGE)
+        except InputError as exc:
+            click.echo(f"rtcheck: error: {exc}", err=True)
+            for problem in getattr(exc, "problems", [])[:200]:
+                click.echo(f"  - {problem}", err=True)
+            sys.exit(exitcodes.BAD_INPUT)
+        except RtcheckError as exc:
+            click.echo(f"rtcheck: error: {exc}", err=True)
+            sys.exit(exitcodes.BAD_INPUT)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if ctx.find_root().params.get("debug"):
+                traceback.print_exc()
+            click.echo(
+                f"rtcheck: internal error: {type(exc).__name__}: {exc} "
+                "(this is a bug in rtcheck; rerun with --debug and report it)",
+                err=True,
+            )
+            sys.exit(exitcodes.INTERNAL)
+
+
+@click.group(cls=RtcheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rtcheck")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def cli(verbose: int, debug: bool) -> None:
+    """rtcheck: check radiotherapy (SBRT) plans exported as DICOM-RT."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from rtcheck.cli.info import info
+
+    cli.add_command(info)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point; usage errors exit 2 (click's convention)."""
+    cli(prog_name="rtcheck")

@@ -1,0 +1,170 @@
+"""RT Plan / RT Ion Plan (PS3.3 C.8.8.9-C.8.8.14, C.8.8.25) → :class:`Plan`.
+
+* Prescription: DoseReferenceSequence (300A,0010) items with DoseReferenceType
+  TARGET and a TargetPrescriptionDose (300A,0026, Gy). When several target items
+  carry a dose, the highest is taken (the primary/boost level) and the others are
+  listed in a finding. A missing prescription is a finding, not an error.
+* Fractions: FractionGroupSequence (300A,0070) NumberOfFractionsPlanned; beam
+  metersets and beam doses from its ReferencedBeamSequence (300C,0004).
+* Beams: BeamSequence (300A,00B0) or IonBeamSequence (300A,03A2); energy from the
+  first control point's NominalBeamEnergy (MV for photons, MeV for ions/electrons).
+"""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+
+from rtcheck.dicom.model import Beam, Plan, Prescription
+from rtcheck.dicom.sop import Kind
+from rtcheck.findings import Finding, Severity
+
+
+def _float(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _fraction_group(ds: Dataset) -> tuple[int | None, dict[int, tuple[float | None, float | None]], str]:
+    groups = ds.get("FractionGroupSequence") or []
+    if not groups:
+        return None, {}, ""
+    total = 0
+    meterset: dict[int, tuple[float | None, float | None]] = {}
+    pattern = ""
+    for group in groups:
+        total += int(group.get("NumberOfFractionsPlanned", 0) or 0)
+        pattern = pattern or str(group.get("FractionPattern", "") or "")
+        for ref in group.get("ReferencedBeamSequence") or []:
+            if ref.get("ReferencedBeamNumber") is None:
+                continue
+            meterset[int(ref.ReferencedBeamNumber)] = (
+                _float(ref.get("BeamMeterset")),
+                _float(ref.get("BeamDose")),
+            )
+    return (total or None), meterset, pattern
+
+
+def _energy(beam: Dataset, is_ion: bool) -> str:
+    points = beam.get("IonControlPointSequence" if is_ion else "ControlPointSequence") or []
+    for point in points:
+        energy = _float(point.get("NominalBeamEnergy"))
+        if energy is not None:
+            unit = "MeV" if is_ion or str(beam.get("RadiationType", "")).upper() == "ELECTRON" else "MV"
+            return f"{energy:g} {unit}"
+    return ""
+
+
+def _beams(ds: Dataset, is_ion: bool, meterset: dict[int, tuple[float | None, float | None]]) -> tuple[Beam, ...]:
+    sequence = ds.get("IonBeamSequence" if is_ion else "BeamSequence") or []
+    beams = []
+    for beam in sequence:
+        number = int(beam.get("BeamNumber", 0) or 0)
+        mu, dose = meterset.get(number, (None, None))
+        points = beam.get("IonControlPointSequence" if is_ion else "ControlPointSequence") or []
+        beams.append(
+            Beam(
+                number=number,
+                name=str(beam.get("BeamName", "") or "").strip(),
+                beam_type=str(beam.get("BeamType", "") or ""),
+                radiation_type=str(beam.get("RadiationType", "") or ""),
+                treatment_delivery_type=str(beam.get("TreatmentDeliveryType", "") or ""),
+                machine=str(beam.get("TreatmentMachineName", "") or ""),
+                energy=_energy(beam, is_ion),
+                meterset_mu=mu,
+                beam_dose_gy=dose,
+                control_points=len(points),
+            )
+        )
+    return tuple(beams)
+
+
+def _prescription(ds: Dataset, fractions: int | None, path: str) -> tuple[Prescription | None, list[Finding]]:
+    targets: list[tuple[float, str]] = []
+    points: list[tuple[float, str]] = []
+    for item in ds.get("DoseReferenceSequence") or []:
+        dose = _float(item.get("TargetPrescriptionDose"))
+        if str(item.get("DoseReferenceType", "")).upper() != "TARGET" or dose is None or dose <= 0:
+            continue
+        entry = (dose, str(item.get("DoseReferenceDescription", "") or "").strip())
+        # PS3.3 C.8.8.10: POINT/COORDINATES references are dose points (e.g. a
+        # calculation point), not the target prescription, when a SITE/VOLUME exists.
+        kind = str(item.get("DoseReferenceStructureType", "")).upper()
+        (points if kind in ("POINT", "COORDINATES") else targets).append(entry)
+    targets = targets or points
+    findings: list[Finding] = []
+    if not targets:
+        findings.append(
+            Finding(
+                "PRESCRIPTION_MISSING",
+                Severity.WARNING,
+                "no TARGET DoseReference with TargetPrescriptionDose; checks relative to the "
+                "prescription will be NOT EVALUATED unless the protocol states it",
+                path=path,
+            )
+        )
+        return None, findings
+    if fractions is None:
+        findings.append(
+            Finding(
+                "FRACTIONS_MISSING",
+                Severity.WARNING,
+                "FractionGroupSequence has no NumberOfFractionsPlanned; the prescription has no "
+                "fractionation, so BED cannot be computed from the plan",
+                path=path,
+            )
+        )
+        return None, findings
+    dose, site = max(targets)
+    if len({d for d, _ in targets}) > 1:
+        listed = ", ".join(f"{d:g} Gy ({s or 'no description'})" for d, s in sorted(targets))
+        findings.append(
+            Finding(
+                "PRESCRIPTION_MULTIPLE",
+                Severity.INFO,
+                f"several target prescriptions: {listed}; using the highest, {dose:g} Gy",
+                path=path,
+            )
+        )
+    return Prescription(total_dose_gy=dose, fractions=fractions, site=site), findings
+
+
+def read_plan(ds: Dataset, path: str, kind: Kind) -> tuple[Plan, list[Finding]]:
+    """Convert an RTPLAN / RT Ion Plan dataset into a Plan plus findings."""
+    is_ion = kind is Kind.RTIONPLAN
+    fractions, meterset, pattern = _fraction_group(ds)
+    prescription, findings = _prescription(ds, fractions, path)
+    structure_refs = ds.get("ReferencedStructureSetSequence") or []
+    structure_uid = (
+        str(structure_refs[0].get("ReferencedSOPInstanceUID", "")).strip() if structure_refs else ""
+    )
+    plan = Plan(
+        sop_instance_uid=str(ds.SOPInstanceUID).strip(),
+        label=str(ds.get("RTPlanLabel", "") or "").strip(),
+        name=str(ds.get("RTPlanName", "") or "").strip(),
+        approval_status=str(ds.get("ApprovalStatus", "") or "").strip(),
+        is_ion=is_ion,
+        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "") or "").strip(),
+        referenced_structure_set_uid=structure_uid,
+        prescription=prescription,
+        fractions_planned=fractions,
+        beams=_beams(ds, is_ion, meterset),
+        fraction_pattern=pattern,
+        patient_id=str(ds.get("PatientID", "") or "").strip(),
+        source_path=path,
+    )
+    for beam in plan.beams:
+        if beam.treatment_delivery_type.upper() in ("", "TREATMENT") and beam.meterset_mu is None:
+            findings.append(
+                Finding(
+                    "BEAM_WITHOUT_METERSET",
+                    Severity.INFO,
+                    "treatment beam has no BeamMeterset in the fraction group (imaging or setup field?)",
+                    path=path,
+                    subject=beam.name or f"beam {beam.number}",
+                )
+            )
+    return plan, findings

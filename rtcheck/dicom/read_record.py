@@ -1,0 +1,115 @@
+"""RT (Ion) Beams Treatment Record (PS3.3 C.8.8.16-C.8.8.18, C.8.8.26) → :class:`TreatmentRecord`.
+
+* Delivery date-time: TreatmentDate (3008,0250) + TreatmentTime (3008,0251) of the
+  RT General Treatment Record module; when absent, the first beam session's
+  first TreatmentControlPointDate/Time (3008,0024/0025).
+* Timezone: TimezoneOffsetFromUTC (0008,0201), e.g. ``+0100``, makes the
+  datetime aware (PS3.3 C.12.1.1.8); without it the datetime stays naive.
+* Fraction: CurrentFractionNumber (3008,0022) of the beam sessions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from pydicom.dataset import Dataset
+
+from rtcheck.dicom.model import DeliveredBeam, TreatmentRecord
+from rtcheck.dicom.sop import Kind
+from rtcheck.errors import DicomInputError
+
+_TZ = re.compile(r"^([+-])(\d{2})(\d{2})$")
+
+
+def parse_timezone(value: str, path: str) -> timezone | None:
+    """``"+0100"`` → ``timezone(timedelta(hours=1))``; empty → ``None``."""
+    text = value.strip()
+    if not text:
+        return None
+    match = _TZ.match(text)
+    if not match:
+        raise DicomInputError(
+            f"{text!r} is not of the form +HHMM/-HHMM", path=path, field="TimezoneOffsetFromUTC"
+        )
+    sign = 1 if match.group(1) == "+" else -1
+    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+
+
+def parse_da_tm(date: str, time: str, path: str, field: str) -> datetime:
+    """Combine a DICOM DA (YYYYMMDD) and TM (HHMMSS.FFFFFF, parts optional) value."""
+    date, time = date.strip(), time.strip()
+    try:
+        day = datetime.strptime(date, "%Y%m%d")
+    except ValueError as exc:
+        raise DicomInputError(f"{date!r} is not a DICOM date YYYYMMDD", path=path, field=field) from exc
+    if not time:
+        return day
+    digits, _, frac = time.partition(".")
+    if not digits.isdigit() or len(digits) not in (2, 4, 6):
+        raise DicomInputError(f"{time!r} is not a DICOM time HHMMSS", path=path, field=field)
+    hour, minute, second = int(digits[:2]), int(digits[2:4] or 0), int(digits[4:6] or 0)
+    micro = int((frac + "000000")[:6]) if frac.isdigit() else 0
+    try:
+        return day.replace(hour=hour, minute=minute, second=second, microsecond=micro)
+    except ValueError as exc:
+        raise DicomInputError(f"{time!r} is not a valid time", path=path, field=field) from exc
+
+
+def _sessions(ds: Dataset, kind: Kind) -> list[Dataset]:
+    keyword = "TreatmentSessionIonBeamSequence" if kind is Kind.RTIONRECORD else "TreatmentSessionBeamSequence"
+    return list(ds.get(keyword) or [])
+
+
+def _delivery(ds: Dataset, sessions: list[Dataset], path: str) -> datetime | None:
+    tz = parse_timezone(str(ds.get("TimezoneOffsetFromUTC", "") or ""), path)
+    date = str(ds.get("TreatmentDate", "") or "")
+    time = str(ds.get("TreatmentTime", "") or "")
+    when: datetime | None = None
+    if date:
+        when = parse_da_tm(date, time, path, "TreatmentDate")
+    else:
+        for session in sessions:
+            for point in session.get("ControlPointDeliverySequence") or []:
+                cp_date = str(point.get("TreatmentControlPointDate", "") or "")
+                if cp_date:
+                    cp_time = str(point.get("TreatmentControlPointTime", "") or "")
+                    when = parse_da_tm(cp_date, cp_time, path, "TreatmentControlPointDate")
+                    break
+            if when is not None:
+                break
+    if when is not None and tz is not None:
+        when = when.replace(tzinfo=tz)
+    return when
+
+
+def _delivered(session: Dataset) -> DeliveredBeam:
+    points = session.get("ControlPointDeliverySequence") or []
+    delivered = None
+    for point in points:
+        value = point.get("DeliveredMeterset")
+        if value not in (None, ""):
+            delivered = float(value)
+    return DeliveredBeam(
+        number=int(session.get("ReferencedBeamNumber", 0) or 0),
+        name=str(session.get("BeamName", "") or "").strip(),
+        delivered_meterset_mu=delivered,
+        termination_status=str(session.get("TreatmentTerminationStatus", "") or "").strip(),
+    )
+
+
+def read_record(ds: Dataset, path: str, kind: Kind) -> TreatmentRecord:
+    """Convert one treatment-record dataset."""
+    sessions = _sessions(ds, kind)
+    plan_refs = ds.get("ReferencedRTPlanSequence") or []
+    plan_uid = str(plan_refs[0].get("ReferencedSOPInstanceUID", "")).strip() if plan_refs else ""
+    fractions = {int(s.CurrentFractionNumber) for s in sessions if s.get("CurrentFractionNumber") not in (None, "")}
+    return TreatmentRecord(
+        sop_instance_uid=str(ds.SOPInstanceUID).strip(),
+        referenced_plan_uid=plan_uid,
+        fraction_number=min(fractions) if fractions else None,
+        delivery_datetime=_delivery(ds, sessions, path),
+        beams=tuple(_delivered(s) for s in sessions),
+        source_path=path,
+        patient_id=str(ds.get("PatientID", "") or "").strip(),
+    )

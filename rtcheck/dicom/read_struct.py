@@ -1,0 +1,150 @@
+"""RT Structure Set (PS3.3 C.8.8.5, C.8.8.6, C.8.8.8) → :class:`StructureSet`.
+
+* ROIs come from StructureSetROISequence (3006,0020); their contours from
+  ROIContourSequence (3006,0039) matched by ReferencedROINumber; their type from
+  RTROIObservationsSequence (3006,0080) RTROIInterpretedType.
+* CLOSED_PLANAR contours must lie on one axial plane (all z equal within
+  0.01 mm); other planar orientations are not supported and reported.
+* POINT contours are kept as points; OPEN_* contours are ignored with a finding.
+* Several contours of one ROI on one plane are kept apart; downstream they
+  combine by the even-odd rule (holes).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from pydicom.dataset import Dataset
+
+from rtcheck.dicom.model import Contour, Structure, StructureSet
+from rtcheck.errors import DicomInputError
+from rtcheck.findings import Finding, Severity
+
+_PLANE_TOL_MM = 0.01
+
+
+def _frame_of_reference(ds: Dataset) -> str:
+    refs = ds.get("ReferencedFrameOfReferenceSequence") or []
+    for item in refs:
+        uid = str(item.get("FrameOfReferenceUID", "")).strip()
+        if uid:
+            return uid
+    return str(ds.get("FrameOfReferenceUID", "")).strip()
+
+
+def _referenced_series(ds: Dataset) -> str:
+    for for_item in ds.get("ReferencedFrameOfReferenceSequence") or []:
+        for study in for_item.get("RTReferencedStudySequence") or []:
+            for series in study.get("RTReferencedSeriesSequence") or []:
+                uid = str(series.get("SeriesInstanceUID", "")).strip()
+                if uid:
+                    return uid
+    return ""
+
+
+def _color(item: Dataset) -> tuple[int, int, int] | None:
+    raw = item.get("ROIDisplayColor")
+    if raw is None:
+        return None
+    values = [int(v) for v in raw]
+    return (values[0], values[1], values[2]) if len(values) == 3 else None
+
+
+def _contours(
+    item: Dataset, name: str, path: str
+) -> tuple[list[Contour], list[list[float]], list[Finding]]:
+    contours: list[Contour] = []
+    points: list[list[float]] = []
+    problems: Counter[str] = Counter()
+    for contour in item.get("ContourSequence") or []:
+        geometry = str(contour.get("ContourGeometricType", "")).upper()
+        data = np.array([float(v) for v in contour.get("ContourData", [])], dtype=np.float64)
+        if data.size == 0 or data.size % 3:
+            problems["ContourData length is not a multiple of 3"] += 1
+            continue
+        xyz = data.reshape(-1, 3)
+        if geometry == "POINT":
+            points.extend(xyz.tolist())
+        elif geometry == "CLOSED_PLANAR":
+            if xyz.shape[0] < 3:
+                problems["closed contour with fewer than 3 points"] += 1
+            elif np.ptp(xyz[:, 2]) > _PLANE_TOL_MM:
+                problems["contour not on an axial plane"] += 1
+            else:
+                contours.append(Contour(z_mm=float(xyz[0, 2]), points_xy_mm=xyz[:, :2]))
+        else:
+            problems[f"{geometry or 'untyped'} contour ignored"] += 1
+    findings = [
+        Finding(
+            "CONTOUR_IGNORED",
+            Severity.ERROR if "axial" in why else Severity.WARNING,
+            f"{count} contour(s): {why}; the structure's volume may be incomplete",
+            path=path,
+            subject=name,
+        )
+        for why, count in sorted(problems.items())
+    ]
+    return contours, points, findings
+
+
+def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Finding]]:
+    """Convert one RTSTRUCT dataset into a StructureSet plus findings."""
+    findings: list[Finding] = []
+    rois = ds.get("StructureSetROISequence")
+    if rois is None:
+        raise DicomInputError(
+            "is missing; this RTSTRUCT has no ROIs to check", path=path, field="StructureSetROISequence"
+        )
+    contour_items = {
+        int(item.ReferencedROINumber): item
+        for item in ds.get("ROIContourSequence") or []
+        if item.get("ReferencedROINumber") is not None
+    }
+    types = {
+        int(obs.ReferencedROINumber): str(obs.get("RTROIInterpretedType", "") or "").strip().upper()
+        for obs in ds.get("RTROIObservationsSequence") or []
+        if obs.get("ReferencedROINumber") is not None
+    }
+    set_for = _frame_of_reference(ds)
+    structures: list[Structure] = []
+    for roi in rois:
+        number = int(roi.ROINumber)
+        name = str(roi.get("ROIName", "") or f"ROI {number}").strip()
+        item = contour_items.get(number)
+        contours, points, contour_findings = ([], [], []) if item is None else _contours(item, name, path)
+        findings.extend(contour_findings)
+        structure = Structure(
+            roi_number=number,
+            name=name,
+            interpreted_type=types.get(number, ""),
+            color_rgb=None if item is None else _color(item),
+            contours=tuple(contours),
+            points_mm=np.array(points, dtype=np.float64).reshape(-1, 3),
+            frame_of_reference_uid=str(roi.get("ReferencedFrameOfReferenceUID", "") or set_for).strip(),
+        )
+        if structure.is_empty:
+            findings.append(
+                Finding("STRUCTURE_EMPTY", Severity.INFO, "ROI has no contours", path=path, subject=name)
+            )
+        structures.append(structure)
+    names = Counter(s.name.casefold() for s in structures)
+    for dup in sorted(n for n, c in names.items() if c > 1):
+        findings.append(
+            Finding(
+                "STRUCTURE_NAME_DUPLICATE",
+                Severity.WARNING,
+                "several ROIs share this name; rules that name it cannot tell them apart",
+                path=path,
+                subject=dup,
+            )
+        )
+    structure_set = StructureSet(
+        sop_instance_uid=str(ds.SOPInstanceUID).strip(),
+        label=str(ds.get("StructureSetLabel", "") or "").strip(),
+        frame_of_reference_uid=set_for,
+        structures=tuple(structures),
+        referenced_series_uid=_referenced_series(ds),
+        source_path=path,
+    )
+    return structure_set, findings
