@@ -46,7 +46,9 @@ class LinkError(InputError):
 class EventDataError(InputError):
     """Patient-event data that cannot be used; ``problems`` lists every problem found."""
 
-    def __init__(self, message: str, problems: list[str] | None = None, path: str | Path | None = None):
+    def __init__(
+        self, message: str, problems: list[str] | None = None, path: str | Path | None = None
+    ):
         super().__init__(message, path=path)
         self.problems = list(problems or [])
 

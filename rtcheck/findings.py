@@ -8,10 +8,10 @@ Codes are upper-case, stable and documented in the README; messages say what to 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a finding matters.
 
     ``INFO`` is context, ``WARNING`` deserves a look, ``ERROR`` means a result that

@@ -39,7 +39,7 @@ class RtcheckGroup(click.Group):
         except RtcheckError as exc:
             click.echo(f"rtcheck: error: {exc}", err=True)
             sys.exit(exitcodes.BAD_INPUT)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
             click.echo(
@@ -57,7 +57,9 @@ class RtcheckGroup(click.Group):
 def cli(verbose: int, debug: bool) -> None:
     """rtcheck: check radiotherapy (SBRT) plans exported as DICOM-RT."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _register() -> None:

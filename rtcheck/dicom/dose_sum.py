@@ -31,7 +31,9 @@ _TOTAL_TYPES = (DoseSummationType.PLAN, DoseSummationType.MULTI_PLAN)
 
 
 def _fractional_index(axis: FloatArray, values: FloatArray) -> FloatArray:
-    return np.interp(values, axis, np.arange(axis.size, dtype=np.float64), left=-1.0, right=axis.size)
+    return np.interp(
+        values, axis, np.arange(axis.size, dtype=np.float64), left=-1.0, right=axis.size
+    )
 
 
 def resample(grid: DoseGrid, onto: DoseGrid) -> FloatArray:
@@ -44,7 +46,9 @@ def resample(grid: DoseGrid, onto: DoseGrid) -> FloatArray:
         _fractional_index(grid.x_mm, onto.x_mm),
         indexing="ij",
     )
-    return np.asarray(map_coordinates(grid.dose_gy, [zz, yy, xx], order=1, mode="constant", cval=0.0))
+    return np.asarray(
+        map_coordinates(grid.dose_gy, [zz, yy, xx], order=1, mode="constant", cval=0.0)
+    )
 
 
 def _sum(grids: list[DoseGrid]) -> tuple[DoseGrid, list[Finding]]:
@@ -106,7 +110,9 @@ def _crosscheck(plan_dose: DoseGrid, beams: list[DoseGrid]) -> Finding:
     )
 
 
-def combine_doses(doses: list[DoseGrid], plan: Plan | None) -> tuple[DoseGrid | None, list[Finding]]:
+def combine_doses(
+    doses: list[DoseGrid], plan: Plan | None
+) -> tuple[DoseGrid | None, list[Finding]]:
     """Choose or build the total plan dose from the RTDOSE objects of one plan."""
     findings: list[Finding] = []
     if not doses:
@@ -140,7 +146,11 @@ def combine_doses(doses: list[DoseGrid], plan: Plan | None) -> tuple[DoseGrid | 
         total = totals[0]
         if total.summation_type is DoseSummationType.MULTI_PLAN:
             findings.append(
-                Finding("DOSE_MULTI_PLAN", Severity.WARNING, "dose is a MULTI_PLAN sum; checked as the plan dose")
+                Finding(
+                    "DOSE_MULTI_PLAN",
+                    Severity.WARNING,
+                    "dose is a MULTI_PLAN sum; checked as the plan dose",
+                )
             )
         if beams:
             findings.append(_crosscheck(total, beams))
@@ -149,7 +159,11 @@ def combine_doses(doses: list[DoseGrid], plan: Plan | None) -> tuple[DoseGrid | 
         summed, sum_findings = _sum(beams)
         findings.extend(sum_findings)
         findings.append(
-            Finding("DOSE_BEAMS_SUMMED", Severity.INFO, f"plan dose built by summing {len(beams)} BEAM doses")
+            Finding(
+                "DOSE_BEAMS_SUMMED",
+                Severity.INFO,
+                f"plan dose built by summing {len(beams)} BEAM doses",
+            )
         )
         missing = _missing_beams(plan, beams)
         if missing is not None:
@@ -158,7 +172,11 @@ def combine_doses(doses: list[DoseGrid], plan: Plan | None) -> tuple[DoseGrid | 
     if fractions:
         if len(fractions) > 1:
             findings.append(
-                Finding("DOSE_AMBIGUOUS", Severity.ERROR, f"{len(fractions)} FRACTION doses for one plan")
+                Finding(
+                    "DOSE_AMBIGUOUS",
+                    Severity.ERROR,
+                    f"{len(fractions)} FRACTION doses for one plan",
+                )
             )
             return None, findings
         fraction = fractions[0]
@@ -174,7 +192,13 @@ def combine_doses(doses: list[DoseGrid], plan: Plan | None) -> tuple[DoseGrid | 
             return fraction, findings
         n = plan.fractions_planned
         findings.append(
-            Finding("DOSE_FRACTION_SCALED", Severity.INFO, f"FRACTION dose multiplied by {n} planned fractions")
+            Finding(
+                "DOSE_FRACTION_SCALED",
+                Severity.INFO,
+                f"FRACTION dose multiplied by {n} planned fractions",
+            )
         )
-        return replace(fraction, dose_gy=fraction.dose_gy * n, summation_type=DoseSummationType.PLAN), findings
+        return replace(
+            fraction, dose_gy=fraction.dose_gy * n, summation_type=DoseSummationType.PLAN
+        ), findings
     return None, findings

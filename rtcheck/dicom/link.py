@@ -30,7 +30,9 @@ class LinkInput:
     records: list[TreatmentRecord] = field(default_factory=list)
     images: list[ImageSeries] = field(default_factory=list)
     patient_ids: dict[str, str] = field(default_factory=dict)  # SOPInstanceUID → PatientID
-    object_findings: dict[str, list[Finding]] = field(default_factory=dict)  # SOPInstanceUID → findings
+    object_findings: dict[str, list[Finding]] = field(
+        default_factory=dict
+    )  # SOPInstanceUID → findings
 
 
 def _structure_for(plan: Plan, data: LinkInput) -> tuple[StructureSet | None, list[Finding]]:
@@ -38,7 +40,11 @@ def _structure_for(plan: Plan, data: LinkInput) -> tuple[StructureSet | None, li
     ref = plan.referenced_structure_set_uid
     if ref and ref in by_uid:
         return by_uid[ref], []
-    same_for = [s for s in data.structure_sets if plan.frame_of_reference_uid and s.frame_of_reference_uid == plan.frame_of_reference_uid]
+    same_for = [
+        s
+        for s in data.structure_sets
+        if plan.frame_of_reference_uid and s.frame_of_reference_uid == plan.frame_of_reference_uid
+    ]
     if ref:
         finding = Finding(
             "LINK_STRUCTURE_SET_MISSING",
@@ -70,7 +76,9 @@ def _structure_for(plan: Plan, data: LinkInput) -> tuple[StructureSet | None, li
     ]
 
 
-def _consistency(label: str, plan: Plan | None, dose: DoseGrid | None, ss: StructureSet | None, data: LinkInput) -> list[Finding]:
+def _consistency(
+    label: str, plan: Plan | None, dose: DoseGrid | None, ss: StructureSet | None, data: LinkInput
+) -> list[Finding]:
     findings: list[Finding] = []
     uids = {
         kind: uid
@@ -101,7 +109,8 @@ def _consistency(label: str, plan: Plan | None, dose: DoseGrid | None, ss: Struc
             Finding(
                 "PATIENT_ID_MISMATCH",
                 Severity.WARNING,
-                f"objects carry different PatientIDs {sorted(patients)}; confirm they belong together",
+                f"objects carry different PatientIDs {sorted(patients)}; "
+                "confirm they belong together",
                 subject=label,
             )
         )
@@ -116,10 +125,19 @@ def _object_findings(data: LinkInput, *objects: object) -> list[Finding]:
     return out
 
 
-def _make_case(label: str, plan: Plan | None, doses: list[DoseGrid], ss: StructureSet | None,
-               records: list[TreatmentRecord], data: LinkInput, extra: list[Finding]) -> Case:
+def _make_case(
+    label: str,
+    plan: Plan | None,
+    doses: list[DoseGrid],
+    ss: StructureSet | None,
+    records: list[TreatmentRecord],
+    data: LinkInput,
+    extra: list[Finding],
+) -> Case:
     dose, dose_findings = combine_doses(doses, plan)
-    for_uid = next((o.frame_of_reference_uid for o in (dose, ss, plan) if o and o.frame_of_reference_uid), "")
+    for_uid = next(
+        (o.frame_of_reference_uid for o in (dose, ss, plan) if o and o.frame_of_reference_uid), ""
+    )
     images = tuple(i for i in data.images if for_uid and i.frame_of_reference_uid == for_uid)
     findings = [
         *extra,
@@ -129,9 +147,16 @@ def _make_case(label: str, plan: Plan | None, doses: list[DoseGrid], ss: Structu
     ]
     if plan is not None and not doses:
         findings.append(
-            Finding("DOSE_MISSING", Severity.WARNING, "no RTDOSE for this plan; no DVH can be computed", subject=label)
+            Finding(
+                "DOSE_MISSING",
+                Severity.WARNING,
+                "no RTDOSE for this plan; no DVH can be computed",
+                subject=label,
+            )
         )
-    records_sorted = tuple(sorted(records, key=lambda r: (r.fraction_number or 0, r.sop_instance_uid)))
+    records_sorted = tuple(
+        sorted(records, key=lambda r: (r.fraction_number or 0, r.sop_instance_uid))
+    )
     return Case(label, plan, dose, ss, records_sorted, images, tuple(findings))
 
 
@@ -152,7 +177,8 @@ def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
                 Finding(
                     "LINK_RECORD_PLAN_MISSING",
                     Severity.WARNING,
-                    f"treatment record references plan {record.referenced_plan_uid or '(none)'}, which "
+                    f"treatment record references plan {record.referenced_plan_uid or '(none)'}, "
+                    "which "
                     "is not in the input",
                     path=record.source_path,
                 )
@@ -163,8 +189,17 @@ def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
         if ss is not None:
             used_ss.add(ss.sop_instance_uid)
         label = plan.label or plan.sop_instance_uid
-        cases.append(_make_case(label, plan, doses_by_plan.pop(plan.sop_instance_uid, []), ss,
-                                records_by_plan.get(plan.sop_instance_uid, []), data, link_findings))
+        cases.append(
+            _make_case(
+                label,
+                plan,
+                doses_by_plan.pop(plan.sop_instance_uid, []),
+                ss,
+                records_by_plan.get(plan.sop_instance_uid, []),
+                data,
+                link_findings,
+            )
+        )
     for key in sorted(doses_by_plan):
         doses = doses_by_plan[key]
         for_uid = doses[0].frame_of_reference_uid
@@ -175,16 +210,22 @@ def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
                 Finding(
                     "LINK_PLAN_MISSING",
                     Severity.WARNING,
-                    f"dose references plan {doses[0].referenced_plan_uid}, which is not in the input; "
+                    f"dose references plan {doses[0].referenced_plan_uid}, "
+                    "which is not in the input; "
                     "no prescription or fractionation is known",
                     path=doses[0].source_paths[0] if doses[0].source_paths else None,
                 )
             )
         ss = candidates[0] if len(candidates) == 1 else None
         if len(candidates) > 1:
-            extra.append(Finding("LINK_AMBIGUOUS", Severity.ERROR,
-                                 f"{len(candidates)} structure sets share the dose's frame of reference; "
-                                 "pass the RTSTRUCT and RTDOSE to pair explicitly"))
+            extra.append(
+                Finding(
+                    "LINK_AMBIGUOUS",
+                    Severity.ERROR,
+                    f"{len(candidates)} structure sets share the dose's frame of reference; "
+                    "pass the RTSTRUCT and RTDOSE to pair explicitly",
+                )
+            )
         if ss is not None:
             used_ss.add(ss.sop_instance_uid)
         label = f"{ss.label or 'structures'} + dose" if ss else "dose without structures"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import timezone
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC
 
 from rtcheck.dicom.link import LinkInput, link
 from rtcheck.dicom.model import ImageSeries, LoadResult, TreatmentRecord
@@ -16,7 +16,7 @@ from rtcheck.dicom.read_record import read_record
 from rtcheck.dicom.read_struct import read_structure_set
 from rtcheck.dicom.scan import ScannedFile, scan
 from rtcheck.dicom.sop import Kind
-from rtcheck.errors import UsageError
+from rtcheck.errors import DicomInputError, UsageError
 from rtcheck.findings import Finding, Severity
 
 PathLike = str | os.PathLike[str]
@@ -62,7 +62,11 @@ def _images(files: list[ScannedFile]) -> list[ImageSeries]:
         series[str(f.dataset.get("SeriesInstanceUID", "") or "")].append(f)
     out = []
     for uid, group in sorted(series.items()):
-        z = [float(f.dataset.ImagePositionPatient[2]) for f in group if f.dataset.get("ImagePositionPatient")]
+        z = [
+            float(f.dataset.ImagePositionPatient[2])
+            for f in group
+            if f.dataset.get("ImagePositionPatient")
+        ]
         out.append(
             ImageSeries(
                 series_instance_uid=uid,
@@ -91,20 +95,26 @@ def _read_objects(files: list[ScannedFile]) -> LinkInput:
             data.structure_sets.append(ss)
         elif f.kind in (Kind.RTRECORD, Kind.RTIONRECORD):
             data.records.append(read_record(f.dataset, f.path, f.kind))
-        data.object_findings.setdefault(f.sop_instance_uid, []).extend(findings)
+        data.object_findings.setdefault(f.sop_instance_uid, []).extend([*f.findings, *findings])
     data.images.extend(_images([f for f in files if f.kind is Kind.CT]))
     return data
 
 
 def _select(result: LoadResult, plan_selector: str) -> LoadResult:
     chosen = tuple(
-        c for c in result.cases
+        c
+        for c in result.cases
         if c.plan is not None and plan_selector in (c.plan.sop_instance_uid, c.plan.label)
     )
     if not chosen:
-        available = ", ".join(
-            f"{c.plan.label} ({c.plan.sop_instance_uid})" for c in result.cases if c.plan is not None
-        ) or "none"
+        available = (
+            ", ".join(
+                f"{c.plan.label} ({c.plan.sop_instance_uid})"
+                for c in result.cases
+                if c.plan is not None
+            )
+            or "none"
+        )
         raise UsageError(f"--plan {plan_selector!r} matches no plan; available plans: {available}")
     return LoadResult(chosen, result.findings, result.ignored_files)
 
@@ -133,8 +143,9 @@ def load(paths: Sequence[PathLike], plan_selector: str | None = None) -> LoadRes
     cases, link_findings = link(_read_objects(files))
     findings.extend(link_findings)
     if not files:
-        findings.append(
-            Finding("NO_DICOM", Severity.ERROR, "no DICOM-RT files found in the input; check the path")
+        raise DicomInputError(
+            "no DICOM-RT files (RTPLAN, RTDOSE, RTSTRUCT, records, CT) found; check the path",
+            path=", ".join(str(p) for p in paths),
         )
     result = LoadResult(tuple(cases), tuple(findings), tuple(ignored))
     return _select(result, plan_selector) if plan_selector else result
@@ -147,7 +158,11 @@ def read_treatment_records(paths: Sequence[PathLike]) -> tuple[TreatmentRecord, 
     """
     files, _, _ = scan(paths)
     files, _ = _deduplicate(files)
-    records = [read_record(f.dataset, f.path, f.kind) for f in files if f.kind in (Kind.RTRECORD, Kind.RTIONRECORD)]
+    records = [
+        read_record(f.dataset, f.path, f.kind)
+        for f in files
+        if f.kind in (Kind.RTRECORD, Kind.RTIONRECORD)
+    ]
     return tuple(sorted(records, key=_record_order))
 
 
@@ -156,5 +171,5 @@ def _record_order(record: TreatmentRecord) -> tuple[bool, float, int]:
     when = record.delivery_datetime
     if when is None:
         return (True, 0.0, record.fraction_number or 0)
-    instant = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    instant = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
     return (False, instant.timestamp(), record.fraction_number or 0)

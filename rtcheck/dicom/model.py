@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +38,7 @@ def _frozen_array(values: object, name: str, ndim: int) -> FloatArray:
     return arr
 
 
-class DoseSummationType(str, Enum):
+class DoseSummationType(StrEnum):
     """DICOM Dose Summation Type (3004,000A), PS3.3 C.8.8.3."""
 
     PLAN = "PLAN"
@@ -156,8 +156,10 @@ class DoseGrid:
     @property
     def spacing_mm(self) -> tuple[float, float, float]:
         """Voxel spacing ``(dx, dy, dz)`` in mm (dz is the median for non-uniform z)."""
+
         def step(a: FloatArray) -> float:
             return float(np.median(np.diff(a))) if a.size > 1 else 0.0
+
         return (step(self.x_mm), step(self.y_mm), step(self.z_mm))
 
     @property

@@ -37,7 +37,9 @@ def _require(ds: Dataset, keyword: str, path: str) -> object:
     value = ds.get(keyword)
     if value is None or value == "":
         raise DicomInputError(
-            "required attribute is missing; re-export the dose from the TPS", path=path, field=keyword
+            "required attribute is missing; re-export the dose from the TPS",
+            path=path,
+            field=keyword,
         )
     return value
 
@@ -61,8 +63,12 @@ def _orientation(ds: Dataset, path: str) -> tuple[float, float]:
     if iop.size != 6:
         raise DicomInputError("must have 6 values", path=path, field="ImageOrientationPatient")
     row, col = iop[:3], iop[3:]
-    row_ok = abs(abs(row[0]) - 1) < _AXIS_TOL and abs(row[1]) < _AXIS_TOL and abs(row[2]) < _AXIS_TOL
-    col_ok = abs(abs(col[1]) - 1) < _AXIS_TOL and abs(col[0]) < _AXIS_TOL and abs(col[2]) < _AXIS_TOL
+    row_ok = (
+        abs(abs(row[0]) - 1) < _AXIS_TOL and abs(row[1]) < _AXIS_TOL and abs(row[2]) < _AXIS_TOL
+    )
+    col_ok = (
+        abs(abs(col[1]) - 1) < _AXIS_TOL and abs(col[0]) < _AXIS_TOL and abs(col[2]) < _AXIS_TOL
+    )
     if not (row_ok and col_ok):
         raise DicomInputError(
             f"oblique or rotated dose grid {list(iop)} is not supported; export the dose on an "
@@ -81,7 +87,9 @@ def _frame_z(
     if offsets_raw is None:
         if n_frames == 1:
             return np.array([ipp_z])
-        raise DicomInputError("is missing for a multi-frame dose", path=path, field="GridFrameOffsetVector")
+        raise DicomInputError(
+            "is missing for a multi-frame dose", path=path, field="GridFrameOffsetVector"
+        )
     offsets = np.atleast_1d(np.array([float(v) for v in offsets_raw], dtype=np.float64))
     if offsets.size != n_frames:
         raise DicomInputError(
@@ -101,7 +109,9 @@ def _frame_z(
             field="GridFrameOffsetVector",
         )
     if np.unique(np.round(z, 4)).size != z.size:
-        raise DicomInputError("contains repeated frame positions", path=path, field="GridFrameOffsetVector")
+        raise DicomInputError(
+            "contains repeated frame positions", path=path, field="GridFrameOffsetVector"
+        )
     return z
 
 
@@ -144,10 +154,14 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
     try:
         summation_type = DoseSummationType(summation)
     except ValueError as exc:
-        raise DicomInputError(f"unknown value {summation!r}", path=path, field="DoseSummationType") from exc
+        raise DicomInputError(
+            f"unknown value {summation!r}", path=path, field="DoseSummationType"
+        ) from exc
     scaling = float(_require(ds, "DoseGridScaling", path))  # type: ignore[arg-type]
     if not (scaling > 0 and np.isfinite(scaling)):
-        raise DicomInputError(f"must be positive, got {scaling}", path=path, field="DoseGridScaling")
+        raise DicomInputError(
+            f"must be positive, got {scaling}", path=path, field="DoseGridScaling"
+        )
     row_sign, col_sign = _orientation(ds, path)
     ipp = [float(v) for v in _require(ds, "ImagePositionPatient", path)]  # type: ignore[attr-defined]
     spacing = [float(v) for v in _require(ds, "PixelSpacing", path)]  # type: ignore[attr-defined]

@@ -28,7 +28,9 @@ def _float(value: object) -> float | None:
         return None
 
 
-def _fraction_group(ds: Dataset) -> tuple[int | None, dict[int, tuple[float | None, float | None]], str]:
+def _fraction_group(
+    ds: Dataset,
+) -> tuple[int | None, dict[int, tuple[float | None, float | None]], str]:
     groups = ds.get("FractionGroupSequence") or []
     if not groups:
         return None, {}, ""
@@ -53,12 +55,18 @@ def _energy(beam: Dataset, is_ion: bool) -> str:
     for point in points:
         energy = _float(point.get("NominalBeamEnergy"))
         if energy is not None:
-            unit = "MeV" if is_ion or str(beam.get("RadiationType", "")).upper() == "ELECTRON" else "MV"
+            unit = (
+                "MeV"
+                if is_ion or str(beam.get("RadiationType", "")).upper() == "ELECTRON"
+                else "MV"
+            )
             return f"{energy:g} {unit}"
     return ""
 
 
-def _beams(ds: Dataset, is_ion: bool, meterset: dict[int, tuple[float | None, float | None]]) -> tuple[Beam, ...]:
+def _beams(
+    ds: Dataset, is_ion: bool, meterset: dict[int, tuple[float | None, float | None]]
+) -> tuple[Beam, ...]:
     sequence = ds.get("IonBeamSequence" if is_ion else "BeamSequence") or []
     beams = []
     for beam in sequence:
@@ -82,7 +90,9 @@ def _beams(ds: Dataset, is_ion: bool, meterset: dict[int, tuple[float | None, fl
     return tuple(beams)
 
 
-def _prescription(ds: Dataset, fractions: int | None, path: str) -> tuple[Prescription | None, list[Finding]]:
+def _prescription(
+    ds: Dataset, fractions: int | None, path: str
+) -> tuple[Prescription | None, list[Finding]]:
     targets: list[tuple[float, str]] = []
     points: list[tuple[float, str]] = []
     for item in ds.get("DoseReferenceSequence") or []:
@@ -162,7 +172,8 @@ def read_plan(ds: Dataset, path: str, kind: Kind) -> tuple[Plan, list[Finding]]:
                 Finding(
                     "BEAM_WITHOUT_METERSET",
                     Severity.INFO,
-                    "treatment beam has no BeamMeterset in the fraction group (imaging or setup field?)",
+                    "treatment beam has no BeamMeterset in the fraction group "
+                    "(imaging or setup field?)",
                     path=path,
                     subject=beam.name or f"beam {beam.number}",
                 )

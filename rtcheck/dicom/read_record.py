@@ -42,7 +42,9 @@ def parse_da_tm(date: str, time: str, path: str, field: str) -> datetime:
     try:
         day = datetime.strptime(date, "%Y%m%d")
     except ValueError as exc:
-        raise DicomInputError(f"{date!r} is not a DICOM date YYYYMMDD", path=path, field=field) from exc
+        raise DicomInputError(
+            f"{date!r} is not a DICOM date YYYYMMDD", path=path, field=field
+        ) from exc
     if not time:
         return day
     digits, _, frac = time.partition(".")
@@ -57,7 +59,11 @@ def parse_da_tm(date: str, time: str, path: str, field: str) -> datetime:
 
 
 def _sessions(ds: Dataset, kind: Kind) -> list[Dataset]:
-    keyword = "TreatmentSessionIonBeamSequence" if kind is Kind.RTIONRECORD else "TreatmentSessionBeamSequence"
+    keyword = (
+        "TreatmentSessionIonBeamSequence"
+        if kind is Kind.RTIONRECORD
+        else "TreatmentSessionBeamSequence"
+    )
     return list(ds.get(keyword) or [])
 
 
@@ -103,7 +109,11 @@ def read_record(ds: Dataset, path: str, kind: Kind) -> TreatmentRecord:
     sessions = _sessions(ds, kind)
     plan_refs = ds.get("ReferencedRTPlanSequence") or []
     plan_uid = str(plan_refs[0].get("ReferencedSOPInstanceUID", "")).strip() if plan_refs else ""
-    fractions = {int(s.CurrentFractionNumber) for s in sessions if s.get("CurrentFractionNumber") not in (None, "")}
+    fractions = {
+        int(s.CurrentFractionNumber)
+        for s in sessions
+        if s.get("CurrentFractionNumber") not in (None, "")
+    }
     return TreatmentRecord(
         sop_instance_uid=str(ds.SOPInstanceUID).strip(),
         referenced_plan_uid=plan_uid,

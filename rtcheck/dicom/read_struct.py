@@ -94,7 +94,9 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
     rois = ds.get("StructureSetROISequence")
     if rois is None:
         raise DicomInputError(
-            "is missing; this RTSTRUCT has no ROIs to check", path=path, field="StructureSetROISequence"
+            "is missing; this RTSTRUCT has no ROIs to check",
+            path=path,
+            field="StructureSetROISequence",
         )
     contour_items = {
         int(item.ReferencedROINumber): item
@@ -112,7 +114,9 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
         number = int(roi.ROINumber)
         name = str(roi.get("ROIName", "") or f"ROI {number}").strip()
         item = contour_items.get(number)
-        contours, points, contour_findings = ([], [], []) if item is None else _contours(item, name, path)
+        contours, points, contour_findings = (
+            ([], [], []) if item is None else _contours(item, name, path)
+        )
         findings.extend(contour_findings)
         structure = Structure(
             roi_number=number,
@@ -121,11 +125,15 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
             color_rgb=None if item is None else _color(item),
             contours=tuple(contours),
             points_mm=np.array(points, dtype=np.float64).reshape(-1, 3),
-            frame_of_reference_uid=str(roi.get("ReferencedFrameOfReferenceUID", "") or set_for).strip(),
+            frame_of_reference_uid=str(
+                roi.get("ReferencedFrameOfReferenceUID", "") or set_for
+            ).strip(),
         )
         if structure.is_empty:
             findings.append(
-                Finding("STRUCTURE_EMPTY", Severity.INFO, "ROI has no contours", path=path, subject=name)
+                Finding(
+                    "STRUCTURE_EMPTY", Severity.INFO, "ROI has no contours", path=path, subject=name
+                )
             )
         structures.append(structure)
     names = Counter(s.name.casefold() for s in structures)

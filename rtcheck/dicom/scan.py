@@ -39,6 +39,7 @@ class ScannedFile:
     dataset: Dataset
     sop_instance_uid: str
     has_meta: bool
+    findings: tuple[Finding, ...] = ()
 
 
 def iter_files(paths: Sequence[str | os.PathLike[str]]) -> Iterable[Path]:
@@ -62,7 +63,9 @@ def sniff(path: Path) -> str | None:
         with path.open("rb") as fh:
             head = fh.read(132)
     except OSError as exc:
-        raise DicomInputError(f"cannot be read ({exc.strerror}); check permissions", path=path) from exc
+        raise DicomInputError(
+            f"cannot be read ({exc.strerror}); check permissions", path=path
+        ) from exc
     if len(head) >= 132 and head[128:132] == b"DICM":
         return "meta"
     if len(head) >= 8:
@@ -80,7 +83,11 @@ def first_truncated_element(ds: Dataset, prefix: str = "") -> str | None:
     """
     for tag, elem in ds._dict.items():
         if isinstance(elem, RawDataElement):
-            if elem.length != _UNDEFINED_LENGTH and elem.value is not None and len(elem.value) != elem.length:
+            if (
+                elem.length != _UNDEFINED_LENGTH
+                and elem.value is not None
+                and len(elem.value) != elem.length
+            ):
                 return f"{prefix}{tag}"
         elif elem.VR == "SQ" and elem.value is not None:
             for i, item in enumerate(elem.value):
@@ -122,7 +129,9 @@ def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
     return ds, findings
 
 
-def scan(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ScannedFile], list[Finding], list[str]]:
+def scan(
+    paths: Sequence[str | os.PathLike[str]],
+) -> tuple[list[ScannedFile], list[Finding], list[str]]:
     """Find and classify DICOM files.
 
     Returns
@@ -144,10 +153,11 @@ def scan(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ScannedFile], li
             ignored.append(str(path))
             continue
         ds, file_findings = read_header(path, how)
-        findings.extend(file_findings)
         kind = classify(str(ds.get("SOPClassUID", "")), str(ds.get("Modality", "")))
         if kind is Kind.OTHER:
-            log.info("ignoring %s: SOP class %s is not used by rtcheck", path, ds.get("SOPClassUID", "?"))
+            log.info(
+                "ignoring %s: SOP class %s is not used by rtcheck", path, ds.get("SOPClassUID", "?")
+            )
             ignored.append(str(path))
             continue
         uid = str(ds.get("SOPInstanceUID", "")).strip()
@@ -156,5 +166,5 @@ def scan(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[ScannedFile], li
                 "SOPInstanceUID (0008,0018) is missing; the object cannot be linked. Re-export it.",
                 path=path,
             )
-        files.append(ScannedFile(str(path), kind, ds, uid, how == "meta"))
+        files.append(ScannedFile(str(path), kind, ds, uid, how == "meta", tuple(file_findings)))
     return files, findings, ignored

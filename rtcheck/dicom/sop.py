@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """The role a DICOM object plays for rtcheck."""
 
     RTPLAN = "RTPLAN"

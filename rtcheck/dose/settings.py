@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class EndCap(str, Enum):
+class EndCap(StrEnum):
     """How far a contour stack extends beyond its first and last plane.
 
     ``HALF_SLICE``

@@ -107,8 +107,7 @@ def _number(row: RawRow, column: str = "value") -> float:
     if not text:
         raise _RowError(column, "missing; give a number")
     try:
-        value = float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text \
-            else float(text)
+        value = float(text)
     except ValueError:
         raise _RowError(column, f"{text!r} is not a number; give a number") from None
     if not math.isfinite(value):

@@ -1,0 +1,165 @@
+"""Run every per-patient derivation and the cohort statistics: the library entry point.
+
+>>> from datetime import date
+>>> from rtcheck.events import analyse_file
+>>> result = analyse_file("fixtures/cohort/medcare_cohort.csv", cutoff=date(2023, 6, 30))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from rtcheck.events.eligibility import WHO_PS_MAX_PAPER, EligibilityResult, screen
+from rtcheck.events.endpoints import (
+    ENDPOINTS,
+    EndpointResult,
+    dated_endpoint,
+    follow_up,
+    survival_endpoints,
+)
+from rtcheck.events.psa import PsaSummary, psa_summary
+from rtcheck.events.reader import read_event_file
+from rtcheck.events.records import compare_with_rows, load_records, record_events
+from rtcheck.events.schema import PatientEvents
+from rtcheck.events.start import TreatmentStart, treatment_start
+from rtcheck.events.survival import HazardRatio, KmSummary, cox_models, kaplan_meier
+from rtcheck.events.toxicity import ToxicitySummary, toxicity_summary
+from rtcheck.events.validate import Cohort, build_cohort
+from rtcheck.findings import Finding, Severity
+
+#: Covariates that describe eligibility rather than prognosis are not modelled by default.
+NOT_MODELLED = frozenset({"who_ps", "local_recurrence"})
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Choices the protocol leaves open.
+
+    Attributes
+    ----------
+    who_ps_max
+        Highest WHO performance status allowed: 2 (protocol paper, default) or 1 (registry).
+    cox_covariates
+        Covariates for the Cox models; ``None``: every numeric covariate that all
+        patients have, except ``who_ps`` and ``local_recurrence``.
+    """
+
+    who_ps_max: int = WHO_PS_MAX_PAPER
+    cox_covariates: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PatientResult:
+    """Everything derived for one patient."""
+
+    patient_id: str
+    start: TreatmentStart
+    endpoints: tuple[EndpointResult, ...]
+    psa: PsaSummary
+    toxicity: ToxicitySummary
+    eligibility: EligibilityResult
+    covariates: tuple[tuple[str, float], ...]
+
+    def endpoint(self, name: str) -> EndpointResult | None:
+        return next((e for e in self.endpoints if e.endpoint == name), None)
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """The whole analysis: per-patient results, KM summaries, Cox models and findings."""
+
+    source: str
+    cutoff: date
+    config: AnalysisConfig
+    patients: tuple[PatientResult, ...]
+    km: tuple[KmSummary, ...]
+    cox: tuple[HazardRatio, ...]
+    findings: tuple[Finding, ...] = field(default=())
+
+    def endpoint_results(self, name: str) -> list[EndpointResult]:
+        return [e for p in self.patients for e in p.endpoints if e.endpoint == name]
+
+
+def analyse_patient(p: PatientEvents, cutoff: date, config: AnalysisConfig) -> PatientResult:
+    """Derive every endpoint of one validated patient."""
+    start = treatment_start(p)
+    if start is None:  # build_cohort refuses such patients
+        raise ValueError(f"patient {p.patient_id} has no start of follow-up")
+    s = start.start_date
+    fu = follow_up(p, cutoff)
+    eps = survival_endpoints(p, s, cutoff)
+    psa = psa_summary(p, s, cutoff)
+    if psa.baseline_psa_ng_ml is not None and psa.last_value_date is not None:
+        eps.append(dated_endpoint(p.patient_id, "psa_progression", s, psa.progression_date,
+                                  f"PSA progression ({psa.progression_rule})",
+                                  psa.last_value_date, "censored: last PSA value"))
+    tox = toxicity_summary(p, s, fu.end_date)
+    eps.append(dated_endpoint(p.patient_id, "late_toxicity_g2", s, tox.first_late_grade2_date,
+                              "late grade >= 2 toxicity", fu.end_date, fu.reason))
+    return PatientResult(p.patient_id, start, tuple(eps), psa, tox,
+                         screen(p, s, config.who_ps_max),
+                         tuple((c.name, c.value) for c in p.covariates))
+
+
+def _cox_names(patients: Sequence[PatientResult], config: AnalysisConfig) -> list[str]:
+    if config.cox_covariates is not None:
+        return list(config.cox_covariates)
+    sets = [{n for n, _ in p.covariates} for p in patients]
+    common = set.intersection(*sets) if sets else set()
+    return sorted(common - NOT_MODELLED)
+
+
+def analyse(cohort: Cohort, config: AnalysisConfig | None = None) -> CohortResult:
+    """Per-patient endpoints, KM summary of every endpoint, and Cox models."""
+    config = config or AnalysisConfig()
+    patients = tuple(analyse_patient(p, cohort.cutoff, config) for p in cohort.patients)
+    findings = list(cohort.findings)
+    for pr in patients:
+        findings += [Finding("PSA_NOTE", Severity.INFO, n, path=cohort.path,
+                             subject=pr.patient_id) for n in pr.psa.notes]
+        if pr.start.basis == "radiotherapy+metastasectomy":
+            findings.append(Finding("START_BOTH_TREATMENTS", Severity.INFO,
+                                    pr.start.description, subject=pr.patient_id))
+    covs = {p.patient_id: dict(p.covariates) for p in patients}
+    names = _cox_names(patients, config)
+    km, cox = [], []
+    for name in ENDPOINTS:
+        results = [e for p in patients for e in p.endpoints if e.endpoint == name]
+        if not results:
+            findings.append(Finding("ENDPOINT_NOT_EVALUABLE", Severity.WARNING,
+                                    f"no patient can be evaluated for {name}", subject=name))
+            continue
+        km.append(kaplan_meier(name, results))
+        if names:
+            hrs, cox_findings = cox_models(name, results, covs, names)
+            cox += hrs
+            findings += cox_findings
+    return CohortResult(cohort.path, cohort.cutoff, config, patients, tuple(km), tuple(cox),
+                        tuple(findings))
+
+
+def load_cohort(path: str | Path, cutoff: date,
+                record_paths: Sequence[str | Path] = ()) -> Cohort:
+    """Read and validate an event file (plus optional RT treatment records).
+
+    Raises
+    ------
+    rtcheck.errors.EventDataError
+        With every problem per patient, row and field.
+    """
+    parsed = read_event_file(path)
+    extra, extra_findings = [], []
+    if record_paths:
+        known = {e.patient_id for e in parsed.events}
+        extra, extra_findings = record_events(load_records(record_paths), known)
+        extra_findings += compare_with_rows(extra, parsed.events)
+    return build_cohort(parsed, cutoff, extra, extra_findings)
+
+
+def analyse_file(path: str | Path, cutoff: date, record_paths: Sequence[str | Path] = (),
+                 config: AnalysisConfig | None = None) -> CohortResult:
+    """:func:`load_cohort` then :func:`analyse`."""
+    return analyse(load_cohort(path, cutoff, record_paths), config)

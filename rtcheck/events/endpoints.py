@@ -1,0 +1,147 @@
+"""Per-patient time-to-event endpoints (lifelines vocabulary).
+
+Source: MEDCARE protocol, "Primary endpoint" and "Secondary endpoints". Every
+endpoint starts at the start of follow-up (:mod:`rtcheck.events.start`).
+
+* ``nest_fs``  NEST-free survival: first day of NEST or death from any cause.
+* ``cpfs``     clinical PFS: first clinical progression (local, nodal or metastatic,
+  conventional imaging, RECIST 1.1) after the start, or death.
+* ``css``      cancer-specific survival: death from prostate cancer; a death from
+  another cause censors at the day of death.
+* ``os``       overall survival: death from any cause.
+* ``psa_progression``  PCWG3 PSA progression (:mod:`rtcheck.events.psa`); censored at
+  the last PSA value used.
+* ``late_toxicity_g2``  first late grade >= 2 toxicity (:mod:`rtcheck.events.toxicity`).
+
+Censoring ("last follow-up or cut-off"): the end of follow-up of a living patient
+is the latest dated event of the patient (a ``last_followup`` row, but also a PSA
+drawn or a visit), or the cut-off when the patient is known alive beyond it.
+Events after the cut-off are never used. Durations in months are
+``duration_days / DAYS_PER_MONTH`` with ``DAYS_PER_MONTH`` = 365.25/12 = 30.4375.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rtcheck.events.schema import (
+    DAYS_PER_MONTH,
+    ClinicalProgression,
+    Death,
+    DeathCause,
+    NestStart,
+    PatientEvents,
+)
+
+ENDPOINTS = {
+    "nest_fs": "NEST-free survival",
+    "cpfs": "Clinical progression-free survival",
+    "css": "Cancer-specific survival",
+    "os": "Overall survival",
+    "psa_progression": "Time to PSA progression (PCWG3)",
+    "late_toxicity_g2": "Freedom from late grade >= 2 toxicity",
+}
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    """One endpoint of one patient.
+
+    Attributes
+    ----------
+    patient_id, endpoint
+        The patient and the endpoint key (see :data:`ENDPOINTS`).
+    start_date
+        Start of follow-up.
+    end_date
+        Day of the event, or of censoring.
+    event_observed
+        True for an event, False for censoring.
+    deciding_event
+        What decided ``end_date`` ("nest (polyprogression), row 12", "censored: cut-off"...).
+    """
+
+    patient_id: str
+    endpoint: str
+    start_date: date
+    end_date: date
+    event_observed: bool
+    deciding_event: str
+
+    def __post_init__(self) -> None:
+        if self.endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {self.endpoint!r}")
+        if self.end_date < self.start_date:
+            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
+
+    @property
+    def duration_days(self) -> int:
+        return (self.end_date - self.start_date).days
+
+    @property
+    def duration_months(self) -> float:
+        return self.duration_days / DAYS_PER_MONTH
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """How follow-up ended: ``end_date`` and why (death, last contact or cut-off)."""
+
+    end_date: date
+    reason: str
+    death: Death | None
+
+
+def follow_up(patient: PatientEvents, cutoff: date) -> FollowUp:
+    """End of follow-up: death (on or before the cut-off), else last contact, capped at cut-off."""
+    deaths = [d for d in patient.of(Death) if d.event_date <= cutoff]
+    if deaths:
+        return FollowUp(deaths[0].event_date, "death", deaths[0])
+    last = patient.events[-1]
+    if last.event_date >= cutoff:
+        return FollowUp(cutoff, "censored: cut-off (patient followed beyond it)", None)
+    where = f", row {last.row}" if last.source == "events" else " (RT record)"
+    return FollowUp(last.event_date, f"censored: last follow-up ({last.kind.value}{where})", None)
+
+
+def _death_label(death: Death) -> str:
+    return f"death ({death.cause.value}), row {death.row}"
+
+
+def _first_event(pid: str, name: str, start: date, fu: FollowUp,
+                 candidates: list[tuple[date, str]]) -> EndpointResult:
+    hits = sorted(c for c in candidates if start <= c[0] <= fu.end_date)
+    if hits:
+        return EndpointResult(pid, name, start, hits[0][0], True, hits[0][1])
+    return EndpointResult(pid, name, start, fu.end_date, False, fu.reason)
+
+
+def survival_endpoints(patient: PatientEvents, start: date, cutoff: date) -> list[EndpointResult]:
+    """NEST-FS, cPFS, CSS and OS of one patient (see the module docstring)."""
+    pid = patient.patient_id
+    fu = follow_up(patient, cutoff)
+    death = [(fu.death.event_date, _death_label(fu.death))] if fu.death else []
+    nest = [(n.event_date, f"nest ({n.reason.value}), row {n.row}")
+            for n in patient.of(NestStart)]
+    prog = [(p.event_date, f"progression ({p.site.value}), row {p.row}")
+            for p in patient.of(ClinicalProgression) if p.event_date > start]
+    results = [
+        _first_event(pid, "nest_fs", start, fu, nest + death),
+        _first_event(pid, "cpfs", start, fu, prog + death),
+    ]
+    if fu.death is not None and fu.death.cause is DeathCause.OTHER:
+        results.append(EndpointResult(pid, "css", start, fu.end_date, False,
+                                      f"censored: death from other cause, row {fu.death.row}"))
+    else:
+        results.append(_first_event(pid, "css", start, fu, death))
+    results.append(_first_event(pid, "os", start, fu, death))
+    return results
+
+
+def dated_endpoint(pid: str, name: str, start: date, event_date: date | None, label: str,
+                   censor_date: date, censor_label: str) -> EndpointResult:
+    """An endpoint whose event date was derived elsewhere (PSA, toxicity)."""
+    if event_date is not None:
+        return EndpointResult(pid, name, start, event_date, True, label)
+    return EndpointResult(pid, name, start, max(start, censor_date), False, censor_label)

@@ -1,0 +1,175 @@
+"""PSA endpoints: confirmed response, week-12 change (waterfall) and PCWG3 progression.
+
+Sources: MEDCARE protocol, "Secondary endpoints" a. and b.; PCWG3, Scher HI et al.,
+J Clin Oncol 2016;34:1402-1418 (protocol reference 31).
+
+Definitions (all days counted from the start of follow-up, day 0)
+-----------------------------------------------------------------
+* Values used: PSA rows dated on or before the cut-off and, when NEST was started,
+  on or before the first NEST day (later values measure the next-line treatment,
+  not the MDT).
+* Baseline: the last value on or before the start date.
+* Response (protocol a.): a value <= 50 % of baseline (decline >= 50 %) confirmed by
+  the first value drawn >= 28 days (4 weeks) later, which must also be <= 50 % of
+  baseline. Values in between are ignored; the response date is the first value of
+  the confirmed pair. A decline whose confirming value is not low enough (a bounce)
+  or missing is reported as unconfirmed.
+* Week-12 change (waterfall): the value closest to day 84 within days 70-98
+  inclusive (ties: the earlier value); change = (value - baseline) / baseline x 100 %.
+* Progression (PCWG3): walking through the values in date order, the nadir at a
+  value is the lowest of baseline and all earlier post-start values.
+  - After a decline (nadir < baseline): a value >= 1.25 x nadir and >= nadir + 2 ng/mL,
+  - without a decline: a value >= 1.25 x baseline and >= baseline + 2 ng/mL drawn on
+    day >= 84 (12 weeks; earlier rises are ignored, PCWG3),
+  confirmed in both cases by the first value drawn >= 21 days (3 weeks) later that
+  also meets the criterion against the same reference. The progression date is the
+  first rising value. PCWG3 asks confirmation for every PSA progression; the
+  protocol's no-decline sentence is read the same way.
+* Time to PSA progression is censored at the last value used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rtcheck.events.schema import NestStart, PatientEvents, PsaValue
+
+RESPONSE_FRACTION = 0.5  #: decline >= 50 % (protocol a.)
+RESPONSE_CONFIRM_DAYS = 28  #: confirmation >= 4 weeks later (protocol a.)
+PROGRESSION_RELATIVE = 1.25  #: >= 25 % above the reference (PCWG3)
+PROGRESSION_ABSOLUTE_NG_ML = 2.0  #: and >= 2 ng/mL above it (PCWG3)
+PROGRESSION_CONFIRM_DAYS = 21  #: confirmation >= 3 weeks later (PCWG3)
+NO_DECLINE_MIN_DAY = 84  #: without a decline, rises count from week 12 on (PCWG3)
+WEEK12_TARGET_DAY = 84
+WEEK12_WINDOW_DAYS = (70, 98)  #: inclusive window around week 12 for the waterfall
+
+
+@dataclass(frozen=True)
+class PsaSummary:
+    """PSA endpoints of one patient (``None`` where not evaluable; ``notes`` say why)."""
+
+    patient_id: str
+    n_values: int
+    baseline_date: date | None = None
+    baseline_psa_ng_ml: float | None = None
+    nadir_date: date | None = None
+    nadir_psa_ng_ml: float | None = None
+    response: bool = False
+    response_date: date | None = None
+    response_confirm_date: date | None = None
+    week12_date: date | None = None
+    week12_psa_ng_ml: float | None = None
+    week12_change_pct: float | None = None
+    progression_date: date | None = None
+    progression_confirm_date: date | None = None
+    progression_rule: str | None = None
+    last_value_date: date | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _rises(value: float, reference: float) -> bool:
+    return (value >= PROGRESSION_RELATIVE * reference
+            and value - reference >= PROGRESSION_ABSOLUTE_NG_ML)
+
+
+def _first_after(values: list[PsaValue], day: date, min_days: int) -> PsaValue | None:
+    return next((v for v in values if (v.event_date - day).days >= min_days), None)
+
+
+def _response(post: list[PsaValue], baseline: float, notes: list[str]
+              ) -> tuple[date | None, date | None]:
+    limit = RESPONSE_FRACTION * baseline
+    for v in post:
+        if baseline <= 0 or v.psa_ng_ml > limit:
+            continue
+        confirm = _first_after(post, v.event_date, RESPONSE_CONFIRM_DAYS)
+        if confirm is not None and confirm.psa_ng_ml <= limit:
+            return v.event_date, confirm.event_date
+        if confirm is None:
+            notes.append(f"decline >= 50 % on {v.event_date} not confirmed: no value >= 4 weeks "
+                         "later")
+        else:
+            notes.append(f"decline >= 50 % on {v.event_date} not confirmed: "
+                         f"{confirm.psa_ng_ml:g} ng/mL on {confirm.event_date} is above 50 % "
+                         "of baseline")
+    return None, None
+
+
+def _progression(post: list[PsaValue], start: date, baseline: float, notes: list[str]
+                 ) -> tuple[date | None, date | None, str | None]:
+    for i, v in enumerate(post):
+        nadir = min([baseline] + [p.psa_ng_ml for p in post[:i]])
+        if nadir < baseline:
+            reference, rule = nadir, f"after a decline: >= 25 % and >= 2 ng/mL above nadir {nadir:g}"
+        elif (v.event_date - start).days >= NO_DECLINE_MIN_DAY:
+            reference, rule = baseline, (f"no decline: >= 25 % and >= 2 ng/mL above baseline "
+                                         f"{baseline:g} from week 12")
+        else:
+            continue
+        if not _rises(v.psa_ng_ml, reference):
+            continue
+        confirm = _first_after(post, v.event_date, PROGRESSION_CONFIRM_DAYS)
+        if confirm is not None and _rises(confirm.psa_ng_ml, reference):
+            return v.event_date, confirm.event_date, rule
+        notes.append(f"PSA rise on {v.event_date} ({v.psa_ng_ml:g} ng/mL) not confirmed "
+                     + ("(no value >= 3 weeks later)" if confirm is None else
+                        f"({confirm.psa_ng_ml:g} ng/mL on {confirm.event_date})"))
+    return None, None, None
+
+
+def _week12(post: list[PsaValue], start: date) -> PsaValue | None:
+    lo, hi = WEEK12_WINDOW_DAYS
+    window = [v for v in post if lo <= (v.event_date - start).days <= hi]
+    if not window:
+        return None
+    return min(window, key=lambda v: (abs((v.event_date - start).days - WEEK12_TARGET_DAY),
+                                      v.event_date))
+
+
+def psa_summary(patient: PatientEvents, start: date, cutoff: date) -> PsaSummary:
+    """Derive the PSA endpoints of one patient (see the module docstring)."""
+    nests = [n.event_date for n in patient.of(NestStart) if n.event_date <= cutoff]
+    last_day = min([cutoff, *nests])
+    values = [v for v in patient.of(PsaValue) if v.event_date <= last_day]
+    notes: list[str] = []
+    if nests:
+        later = sum(1 for v in patient.of(PsaValue) if nests[0] < v.event_date <= cutoff)
+        if later:
+            notes.append(f"{later} PSA value(s) after the start of NEST ({nests[0]}) not used")
+    pre = [v for v in values if v.event_date <= start]
+    post = [v for v in values if v.event_date > start]
+    if not pre:
+        notes.append("no PSA value on or before the start: PSA endpoints not evaluable")
+        return PsaSummary(patient.patient_id, len(values), notes=tuple(notes))
+    base = pre[-1]
+    baseline = base.psa_ng_ml
+    if baseline <= 0:
+        notes.append("baseline PSA is 0: response and percentage change not defined")
+    nadir = min(post, key=lambda v: (v.psa_ng_ml, v.event_date)) if post else None
+    response_date, response_confirm = _response(post, baseline, notes)
+    w12 = _week12(post, start)
+    if w12 is None and post:
+        notes.append("no PSA value in days 70-98: no week-12 change")
+    change = (None if w12 is None or baseline <= 0
+              else (w12.psa_ng_ml - baseline) / baseline * 100.0)
+    prog_date, prog_confirm, rule = _progression(post, start, baseline, notes)
+    return PsaSummary(
+        patient_id=patient.patient_id,
+        n_values=len(values),
+        baseline_date=base.event_date,
+        baseline_psa_ng_ml=baseline,
+        nadir_date=None if nadir is None else nadir.event_date,
+        nadir_psa_ng_ml=None if nadir is None else nadir.psa_ng_ml,
+        response=response_date is not None,
+        response_date=response_date,
+        response_confirm_date=response_confirm,
+        week12_date=None if w12 is None else w12.event_date,
+        week12_psa_ng_ml=None if w12 is None else w12.psa_ng_ml,
+        week12_change_pct=change,
+        progression_date=prog_date,
+        progression_confirm_date=prog_confirm,
+        progression_rule=rule,
+        last_value_date=post[-1].event_date if post else base.event_date,
+        notes=tuple(notes),
+    )

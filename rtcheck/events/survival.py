@@ -1,0 +1,174 @@
+"""Cohort statistics with lifelines: Kaplan–Meier summaries and Cox proportional hazards.
+
+Protocol, "Statistical analysis": Kaplan–Meier actuarial analysis for every
+time-to-event endpoint; univariate and multivariate Cox regression.
+
+* Kaplan–Meier (:class:`lifelines.KaplanMeierFitter`) on durations in months
+  (``duration_days / 30.4375``). The 95 % confidence band is lifelines' exponential
+  Greenwood ("log(-log)") interval; the median's 95 % CI is where the band's lower
+  and upper curves first reach 0.5 (:func:`lifelines.utils.median_survival_times`);
+  ``None`` means not reached.
+* Survival at 12 and 24 months is the step function at that time; the number at
+  risk at a time ``t`` counts patients whose duration is >= ``t``.
+* Cox (:class:`lifelines.CoxPHFitter`, Efron ties, no penalty): one univariate
+  model per covariate and one multivariate model with all of them, for patients
+  with every covariate. Hazard ratio = exp(coef), 95 % CI = exp(coef ± 1.96 se).
+  Models that do not converge (often with 18 patients and few events) are reported
+  as findings, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from lifelines.utils import median_survival_times
+
+from rtcheck.events.endpoints import EndpointResult
+from rtcheck.findings import Finding, Severity
+
+LANDMARK_MONTHS = (12.0, 24.0)
+AT_RISK_MONTHS = (0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(float(x)) else None
+
+
+@dataclass(frozen=True)
+class KmSummary:
+    """Kaplan–Meier summary of one endpoint (months; ``None`` = not reached / not estimable)."""
+
+    endpoint: str
+    n: int
+    n_events: int
+    median_months: float | None
+    median_ci_lower_months: float | None
+    median_ci_upper_months: float | None
+    survival_at: tuple[tuple[float, float, float, float], ...]  #: (month, S, lower, upper)
+    at_risk: tuple[tuple[float, int], ...]  #: (month, number at risk)
+
+
+def km_fit(results: Sequence[EndpointResult], label: str = "KM") -> KaplanMeierFitter:
+    """Fit lifelines' KaplanMeierFitter on ``duration_months`` / ``event_observed``."""
+    kmf = KaplanMeierFitter(label=label)
+    kmf.fit([r.duration_months for r in results], [r.event_observed for r in results])
+    return kmf
+
+
+def kaplan_meier(endpoint: str, results: Sequence[EndpointResult]) -> KmSummary:
+    """Summarise one endpoint over the cohort (see the module docstring)."""
+    if not results:
+        raise ValueError(f"no patient has the endpoint {endpoint}")
+    kmf = km_fit(results, endpoint)
+    ci = median_survival_times(kmf.confidence_interval_)
+    lower, upper = (float(v) for v in np.asarray(ci).ravel()[:2])
+    sf = kmf.survival_function_.iloc[:, 0]
+    band = kmf.confidence_interval_
+    landmarks = []
+    durations = np.array([r.duration_months for r in results])
+    for t in LANDMARK_MONTHS:
+        if durations.max() < t:
+            continue
+        idx = sf.index[sf.index <= t].max()
+        landmarks.append((t, float(sf.loc[idx]), float(band.iloc[:, 0].loc[idx]),
+                          float(band.iloc[:, 1].loc[idx])))
+    return KmSummary(
+        endpoint=endpoint,
+        n=len(results),
+        n_events=sum(r.event_observed for r in results),
+        median_months=_finite(kmf.median_survival_time_),
+        median_ci_lower_months=_finite(lower),
+        median_ci_upper_months=_finite(upper),
+        survival_at=tuple(landmarks),
+        at_risk=tuple((t, int((durations >= t).sum())) for t in AT_RISK_MONTHS),
+    )
+
+
+@dataclass(frozen=True)
+class HazardRatio:
+    """One covariate's hazard ratio in one Cox model."""
+
+    endpoint: str
+    model: str  #: "univariate" or "multivariate"
+    covariate: str
+    hazard_ratio: float
+    ci_lower: float
+    ci_upper: float
+    p_value: float
+    n: int
+    n_events: int
+
+
+def _fit_cox(endpoint: str, model: str, frame: pd.DataFrame, findings: list[Finding]
+             ) -> list[HazardRatio]:
+    n, events = len(frame), int(frame["event_observed"].sum())
+    names = [c for c in frame.columns if c not in ("duration_months", "event_observed")]
+    if events < 2:
+        findings.append(Finding("COX_NOT_ESTIMABLE", Severity.WARNING,
+                                f"{endpoint} {model} ({', '.join(names)}): {events} event(s); "
+                                "at least 2 are needed", subject=endpoint))
+        return []
+    cph = CoxPHFitter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            cph.fit(frame, duration_col="duration_months", event_col="event_observed")
+    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as exc:
+        findings.append(Finding("COX_NOT_CONVERGED", Severity.WARNING,
+                                f"{endpoint} {model} ({', '.join(names)}) did not converge: "
+                                f"{str(exc).splitlines()[0][:160]}", subject=endpoint))
+        return []
+    s = cph.summary
+    return [HazardRatio(endpoint, model, name, float(s.loc[name, "exp(coef)"]),
+                        float(s.loc[name, "exp(coef) lower 95%"]),
+                        float(s.loc[name, "exp(coef) upper 95%"]),
+                        float(s.loc[name, "p"]), n, events) for name in names]
+
+
+def cox_models(endpoint: str, results: Sequence[EndpointResult],
+               covariates: Mapping[str, Mapping[str, float]], names: Sequence[str]
+               ) -> tuple[list[HazardRatio], list[Finding]]:
+    """Univariate Cox per covariate, then one multivariate model.
+
+    Parameters
+    ----------
+    results
+        One :class:`EndpointResult` per patient for ``endpoint``.
+    covariates
+        ``{patient_id: {name: value}}``.
+    names
+        The covariates to model (in this order).
+    """
+    findings: list[Finding] = []
+    rows = []
+    for r in results:
+        row: dict[str, float] = {"duration_months": r.duration_months,
+                                 "event_observed": float(r.event_observed)}
+        row.update({k: covariates.get(r.patient_id, {}).get(k, math.nan) for k in names})
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["duration_months", "event_observed", *names])
+    out: list[HazardRatio] = []
+    for name in names:
+        sub = frame[["duration_months", "event_observed", name]].dropna()
+        if sub[name].nunique() < 2:
+            findings.append(Finding("COX_NOT_ESTIMABLE", Severity.WARNING,
+                                    f"{endpoint}: covariate {name} does not vary",
+                                    subject=endpoint))
+            continue
+        out += _fit_cox(endpoint, "univariate", sub, findings)
+    if len(names) > 1:
+        full = frame.dropna()
+        if len(full) < len(frame):
+            findings.append(Finding("COX_MISSING_COVARIATE", Severity.WARNING,
+                                    f"{endpoint} multivariate: {len(frame) - len(full)} "
+                                    "patient(s) without every covariate were left out",
+                                    subject=endpoint))
+        out += _fit_cox(endpoint, "multivariate", full, findings)
+    return out, findings

@@ -1,0 +1,180 @@
+"""Cross-row checks: turn parsed events into a usable cohort, or stop with every problem.
+
+Errors (stop, exit 3, listed per patient, row and field):
+no or several registrations, clinical events before registration, events after
+death, several deaths, no start date (no course-1 radiotherapy or metastasectomy),
+NEST before the start, a cut-off before the start, two different PSA values on one
+day, conflicting covariates (plus every row error of :mod:`rtcheck.events.reader`).
+
+Warnings/info (kept in the output as :class:`~rtcheck.findings.Finding`):
+``DUPLICATE_ROW``, ``UNKNOWN_COLUMN``, ``PROGRESSION_BEFORE_START``,
+``NO_LAST_FOLLOWUP``, ``EVENTS_AFTER_CUTOFF``, and the ``RECORDS_*`` codes of
+:mod:`rtcheck.events.records`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from rtcheck.errors import EventDataError
+from rtcheck.events.reader import ParsedEvents, problem
+from rtcheck.events.schema import (
+    ClinicalProgression,
+    Covariate,
+    Death,
+    Event,
+    LastFollowUp,
+    NestStart,
+    PatientEvents,
+    PsaValue,
+    Registration,
+    TestosteroneValue,
+)
+from rtcheck.events.start import treatment_start
+from rtcheck.findings import Finding, Severity
+
+#: Laboratory values may precede registration (screening labs, protocol "Trial procedures").
+_MAY_PRECEDE_REGISTRATION = (PsaValue, TestosteroneValue, Registration)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Validated patients (all their events, including those after the cut-off)."""
+
+    path: str
+    cutoff: date
+    patients: tuple[PatientEvents, ...]
+    findings: tuple[Finding, ...] = ()
+
+
+def _where(e: Event) -> str:
+    return f"row {e.row}" if e.source == "events" else "RT record"
+
+
+def _check_patient(p: PatientEvents, cutoff: date, path: str,
+                   problems: list[str], findings: list[Finding]) -> None:
+    pid = p.patient_id
+    regs = p.of(Registration)
+    if not regs:
+        problems.append(problem(pid, None, "event_type",
+                                "no 'registration' row; add the date of registration/consent"))
+    elif len(regs) > 1:
+        rows = ", ".join(str(r.row) for r in regs)
+        problems.append(problem(pid, regs[1].row, "event_type",
+                                f"{len(regs)} registration rows (rows {rows}); keep one"))
+    if regs:
+        reg = regs[0].event_date
+        for e in p.events:
+            if e.event_date < reg and not isinstance(e, _MAY_PRECEDE_REGISTRATION):
+                problems.append(problem(pid, e.row, "date",
+                                        f"{e.kind.value} on {e.event_date} is before registration "
+                                        f"({reg}); correct the date or the registration"))
+    deaths = p.of(Death)
+    if len(deaths) > 1:
+        problems.append(problem(pid, deaths[1].row, "event_type",
+                                f"{len(deaths)} death rows; keep one"))
+    if deaths:
+        death = deaths[0]
+        for e in p.events:
+            if e.event_date > death.event_date:
+                problems.append(problem(pid, e.row, "date",
+                                        f"death on {death.event_date} (row {death.row}) is "
+                                        f"followed by a {e.kind.value} on {e.event_date} "
+                                        f"({_where(e)}); correct the dates"))
+    start = treatment_start(p)
+    if start is None:
+        problems.append(problem(pid, None, "event_type",
+                                "start date missing: no course-1 'rt_end'/'rt_fraction' or "
+                                "'metastasectomy' row; add the last day of treatment"))
+    else:
+        if cutoff < start.start_date:
+            problems.append(problem(pid, None, "cutoff",
+                                    f"the cut-off {cutoff} is before the start "
+                                    f"{start.start_date}; choose a later cut-off"))
+        for nest in p.of(NestStart):
+            if nest.event_date < start.start_date:
+                problems.append(problem(pid, nest.row, "date",
+                                        f"NEST on {nest.event_date} is before the start of "
+                                        f"follow-up {start.start_date}; correct the date"))
+        for prog in p.of(ClinicalProgression):
+            if prog.event_date <= start.start_date:
+                findings.append(Finding(
+                    "PROGRESSION_BEFORE_START", Severity.WARNING,
+                    f"progression on {prog.event_date} (row {prog.row}) is on or before the "
+                    f"start {start.start_date}: taken as the qualifying progression, "
+                    "not a cPFS event", path=path, subject=pid))
+    by_day: dict[date, list[PsaValue]] = defaultdict(list)
+    for psa in p.of(PsaValue):
+        by_day[psa.event_date].append(psa)
+    for day, values in by_day.items():
+        if len({v.psa_ng_ml for v in values}) > 1:
+            shown = ", ".join(f"{v.psa_ng_ml:g} (row {v.row})" for v in values)
+            problems.append(problem(pid, values[1].row, "value",
+                                    f"different PSA values on {day}: {shown}; keep one"))
+    names: dict[str, list[Covariate]] = defaultdict(list)
+    for cov in p.covariates:
+        names[cov.name].append(cov)
+    for name, covs in names.items():
+        if len({c.value for c in covs}) > 1:
+            rows = ", ".join(str(c.row) for c in covs)
+            problems.append(problem(pid, covs[1].row, "value",
+                                    f"covariate {name} given {len(covs)} times with different "
+                                    f"values (rows {rows}); keep one"))
+    if not p.of(LastFollowUp) and not deaths:
+        findings.append(Finding(
+            "NO_LAST_FOLLOWUP", Severity.WARNING,
+            "no 'last_followup' row: censoring uses the latest dated event of the patient",
+            path=path, subject=pid))
+    later = [e for e in p.events if e.event_date > cutoff]
+    if later:
+        findings.append(Finding(
+            "EVENTS_AFTER_CUTOFF", Severity.INFO,
+            f"{len(later)} event(s) after the cut-off {cutoff} were not used for endpoints "
+            "(the patient is censored at the cut-off)", path=path, subject=pid))
+
+
+def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Event] = (),
+                 extra_findings: Iterable[Finding] = ()) -> Cohort:
+    """Group events per patient and run every cross-row check.
+
+    Parameters
+    ----------
+    parsed
+        The output of :func:`rtcheck.events.reader.read_event_file`.
+    cutoff
+        The data cut-off date (explicit; there is no hidden "today").
+    extra_events
+        Events from other sources (RT Beams Treatment Records), already mapped to patients.
+    extra_findings
+        Findings from those sources.
+
+    Raises
+    ------
+    EventDataError
+        With every problem found (row problems first), and the warnings appended.
+    """
+    problems = list(parsed.problems)
+    findings = list(parsed.findings) + list(extra_findings)
+    events: dict[str, list[Event]] = defaultdict(list)
+    covariates: dict[str, list[Covariate]] = defaultdict(list)
+    for e in [*parsed.events, *extra_events]:
+        events[e.patient_id].append(e)
+    for c in parsed.covariates:
+        covariates[c.patient_id].append(c)
+    patients = []
+    for pid in sorted(set(events) | set(covariates)):
+        patient = PatientEvents(pid, tuple(events[pid]), tuple(covariates[pid]))
+        _check_patient(patient, cutoff, parsed.path, problems, findings)
+        patients.append(patient)
+    if not patients and not problems:
+        problems.append(problem("?", None, "patient_id", "the file holds no patient rows"))
+    if problems:
+        warnings = [f"(warning) {f.subject or '?'}: {f.code}: {f.message}"
+                    for f in findings if f.severity is not Severity.INFO]
+        raise EventDataError(f"{len(problems)} problem(s) in the event data; nothing was "
+                             "computed — fix them and rerun", problems=problems + warnings,
+                             path=parsed.path)
+    return Cohort(parsed.path, cutoff, tuple(patients), tuple(findings))
