@@ -53,10 +53,12 @@ def test_vectorised_per_voxel():
     assert np.allclose(convert_dose(d, DoseSpace.EQD2, 3, 3.0), eqd2_gy(d, 3, 3.0))
 
 
-@pytest.mark.parametrize(("n", "ab"), [(0, 3.0), (2.5, 3.0), (3, 0.0), (3, -1.0), (3, float("nan"))])
+@pytest.mark.parametrize(
+    ("n", "ab"), [(0, 3.0), (2.5, 3.0), (3, 0.0), (3, -1.0), (3, float("nan"))]
+)
 def test_invalid_fractionation_is_rejected(n, ab):
     with pytest.raises(ValueError):
-        bed_gy(30.0, n, ab)  # type: ignore[arg-type]
+        bed_gy(30.0, n, ab)
 
 
 def test_convert_needs_fractions():

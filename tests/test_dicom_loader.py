@@ -60,7 +60,7 @@ def test_breast_boost_links_plan_dose_structures_and_ct(breast_dir: Path) -> Non
     assert first.z_mm == pytest.approx(-47.44) or len(heart.contours) > 1
     assert ss.by_name("Areola") is not None and ss.by_name("Areola").is_empty  # type: ignore[union-attr]
     assert len(case.images) == 1 and case.images[0].n_images == 1
-    assert "STRUCTURE_EMPTY" in codes(case)
+    assert "ROI_WITHOUT_CONTOURS" in codes(case)
     # the 11.31 Gy calculation point does not override the 14 Gy site prescription
     assert "PRESCRIPTION_MULTIPLE" not in codes(case)
 

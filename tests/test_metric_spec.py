@@ -21,30 +21,30 @@ from rtcheck.errors import ConfigError, MetricSpecError
 
 K = MetricKind
 Q = QueryUnit
-O = OutputUnit
+U = OutputUnit
 
 ACCEPTED = [
-    ("D95%[Gy]", K.DOSE_AT_VOLUME, 95.0, Q.PERCENT_VOLUME, O.GY),
-    ("D2cc[Gy]", K.DOSE_AT_VOLUME, 2.0, Q.CC, O.GY),
-    ("D0.035cc[Gy]", K.DOSE_AT_VOLUME, 0.035, Q.CC, O.GY),
-    ("D.5cc[cGy]", K.DOSE_AT_VOLUME, 0.5, Q.CC, O.CGY),
-    ("D100%[%]", K.DOSE_AT_VOLUME, 100.0, Q.PERCENT_VOLUME, O.PERCENT_RX),
-    ("D0%[Gy]", K.DOSE_AT_VOLUME, 0.0, Q.PERCENT_VOLUME, O.GY),
-    ("D100cc[Gy]", K.DOSE_AT_VOLUME, 100.0, Q.CC, O.GY),
-    ("D2cm3[Gy]", K.DOSE_AT_VOLUME, 2.0, Q.CC, O.GY),
-    ("V20Gy[%]", K.VOLUME_AT_DOSE, 20.0, Q.GY, O.PERCENT_VOLUME),
-    ("V20Gy[cc]", K.VOLUME_AT_DOSE, 20.0, Q.GY, O.CC),
-    ("V2000cGy[cc]", K.VOLUME_AT_DOSE, 2000.0, Q.CGY, O.CC),
-    ("V95%[%]", K.VOLUME_AT_DOSE, 95.0, Q.PERCENT_RX, O.PERCENT_VOLUME),
-    ("V105%[cc]", K.VOLUME_AT_DOSE, 105.0, Q.PERCENT_RX, O.CC),
-    ("DC700cc[Gy]", K.DOSE_COMPLEMENT, 700.0, Q.CC, O.GY),
-    ("DC50%[Gy]", K.DOSE_COMPLEMENT, 50.0, Q.PERCENT_VOLUME, O.GY),
-    ("CV12.4Gy[cc]", K.VOLUME_COMPLEMENT, 12.4, Q.GY, O.CC),
-    ("CV1240cGy[%]", K.VOLUME_COMPLEMENT, 1240.0, Q.CGY, O.PERCENT_VOLUME),
-    ("CV50%[cc]", K.VOLUME_COMPLEMENT, 50.0, Q.PERCENT_RX, O.CC),
-    ("Mean[Gy]", K.MEAN, None, None, O.GY),
-    ("Max[cGy]", K.MAX, None, None, O.CGY),
-    ("Min[%]", K.MIN, None, None, O.PERCENT_RX),
+    ("D95%[Gy]", K.DOSE_AT_VOLUME, 95.0, Q.PERCENT_VOLUME, U.GY),
+    ("D2cc[Gy]", K.DOSE_AT_VOLUME, 2.0, Q.CC, U.GY),
+    ("D0.035cc[Gy]", K.DOSE_AT_VOLUME, 0.035, Q.CC, U.GY),
+    ("D.5cc[cGy]", K.DOSE_AT_VOLUME, 0.5, Q.CC, U.CGY),
+    ("D100%[%]", K.DOSE_AT_VOLUME, 100.0, Q.PERCENT_VOLUME, U.PERCENT_RX),
+    ("D0%[Gy]", K.DOSE_AT_VOLUME, 0.0, Q.PERCENT_VOLUME, U.GY),
+    ("D100cc[Gy]", K.DOSE_AT_VOLUME, 100.0, Q.CC, U.GY),
+    ("D2cm3[Gy]", K.DOSE_AT_VOLUME, 2.0, Q.CC, U.GY),
+    ("V20Gy[%]", K.VOLUME_AT_DOSE, 20.0, Q.GY, U.PERCENT_VOLUME),
+    ("V20Gy[cc]", K.VOLUME_AT_DOSE, 20.0, Q.GY, U.CC),
+    ("V2000cGy[cc]", K.VOLUME_AT_DOSE, 2000.0, Q.CGY, U.CC),
+    ("V95%[%]", K.VOLUME_AT_DOSE, 95.0, Q.PERCENT_RX, U.PERCENT_VOLUME),
+    ("V105%[cc]", K.VOLUME_AT_DOSE, 105.0, Q.PERCENT_RX, U.CC),
+    ("DC700cc[Gy]", K.DOSE_COMPLEMENT, 700.0, Q.CC, U.GY),
+    ("DC50%[Gy]", K.DOSE_COMPLEMENT, 50.0, Q.PERCENT_VOLUME, U.GY),
+    ("CV12.4Gy[cc]", K.VOLUME_COMPLEMENT, 12.4, Q.GY, U.CC),
+    ("CV1240cGy[%]", K.VOLUME_COMPLEMENT, 1240.0, Q.CGY, U.PERCENT_VOLUME),
+    ("CV50%[cc]", K.VOLUME_COMPLEMENT, 50.0, Q.PERCENT_RX, U.CC),
+    ("Mean[Gy]", K.MEAN, None, None, U.GY),
+    ("Max[cGy]", K.MAX, None, None, U.CGY),
+    ("Min[%]", K.MIN, None, None, U.PERCENT_RX),
 ]
 
 
@@ -65,10 +65,24 @@ def test_every_form_parses_to_typed_fields(text, kind, value, qunit, out):
 
 def test_spec_is_frozen_and_keeps_raw_text():
     spec = parse_metric("  d95 %[gy] ")
-    assert spec.raw == "d95%[gy]"  # whitespace removed, case kept
-    assert spec.kind is K.DOSE_AT_VOLUME and spec.output_unit is O.GY
+    assert spec.raw == "d95 %[gy]"  # as given (outer whitespace stripped), case kept
+    assert spec.canonical == "D95%[Gy]"
+    assert spec.kind is K.DOSE_AT_VOLUME and spec.output_unit is U.GY
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.raw = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [("v20gy[CC]", "V20Gy[cc]"), ("V95%[%]", "V95%[%]"), ("dc700CM3[gy]", "DC700cc[Gy]"),
+     ("cv12.40Gy[cc]", "CV12.4Gy[cc]"), ("MEAN[cgy]", "Mean[cGy]"),
+     ("D90%[Gy]@bed3", "D90%[Gy]@BED(3)"), ("Max[Gy]@EQD2", "Max[Gy]@EQD2"),
+     ("Min[%]@phys", "Min[%]@PHYS")],
+)
+def test_canonical_spelling(text, canonical):
+    spec = parse_metric(text)
+    assert spec.canonical == canonical
+    assert parse_metric(canonical) == dataclasses.replace(spec, raw=canonical)
 
 
 @pytest.mark.parametrize(
@@ -122,6 +136,8 @@ def test_needs_prescription():
         ("Mean[cc]", "dose metric"),
         ("D150%[Gy]", "volume percentage must be within 0..100, got 150"),
         ("D2Gy[Gy]", "not a recognised form"),
+        ("D95[Gy]", "the number needs a unit: % or cc after D/DC"),
+        ("V20[%]", "the number needs a unit"),
         ("V20cc[%]", "not a recognised form"),
         ("Median[Gy]", "not a recognised form"),
         ("D-5%[Gy]", "not a recognised form"),
@@ -138,7 +154,7 @@ def test_unknown_forms_fail_with_reason_and_valid_forms(text, why):
         parse_metric(text)
     message = str(info.value)
     assert why in message
-    assert f"invalid DVH metric {''.join(text.split())!r}" in message
+    assert f"invalid DVH metric {text.strip()!r}" in message
     for form in VALID_FORMS:
         assert form in message
     assert isinstance(info.value, ConfigError)  # exit code 3 in the CLI

@@ -176,7 +176,8 @@ def test_every_answer_is_defined_and_within_range(doses, weights, pct, level):
     dvh = CumulativeDVH.from_samples(d, np.array(weights[: d.size]))
     for text in (f"D{pct:.3f}%[Gy]", f"DC{pct:.3f}%[Gy]"):
         r = evaluate_metric(parse_metric(text), dvh)
-        assert r.evaluated and dvh.min_gy - 1e-9 <= r.value <= dvh.max_gy + 1e-9
+        assert r.evaluated and r.value is not None
+        assert dvh.min_gy - 1e-9 <= r.value <= dvh.max_gy + 1e-9
     v = evaluate_metric(parse_metric(f"V{level:.3f}Gy[%]"), dvh).value
     cv = evaluate_metric(parse_metric(f"CV{level:.3f}Gy[%]"), dvh).value
     assert v is not None and cv is not None

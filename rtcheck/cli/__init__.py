@@ -63,9 +63,13 @@ def cli(verbose: int, debug: bool) -> None:
 
 
 def _register() -> None:
+    from rtcheck.cli.endpoints import endpoints
+    from rtcheck.cli.dvh import dvh
     from rtcheck.cli.info import info
 
     cli.add_command(info)
+    cli.add_command(endpoints)
+    cli.add_command(dvh)
 
 
 _register()

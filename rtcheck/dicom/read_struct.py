@@ -132,7 +132,11 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
         if structure.is_empty:
             findings.append(
                 Finding(
-                    "STRUCTURE_EMPTY", Severity.INFO, "ROI has no contours", path=path, subject=name
+                    "ROI_WITHOUT_CONTOURS",
+                    Severity.INFO,
+                    "ROI is declared but has no contours",
+                    path=path,
+                    subject=name,
                 )
             )
         structures.append(structure)

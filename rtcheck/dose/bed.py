@@ -107,11 +107,27 @@ def dvh_in_space(
     space: DoseSpace,
     n_fractions: int | None = None,
     alpha_beta_gy: float | None = None,
+    dmin_gy: float | None = None,
+    dmax_gy: float | None = None,
 ) -> CumulativeDVH:
-    """The cumulative DVH of volume-weighted samples after a voxel-wise dose transform."""
-    return CumulativeDVH.from_samples(
+    """The cumulative DVH of volume-weighted samples after a voxel-wise dose transform.
+
+    ``dmin_gy``/``dmax_gy`` are the structure's exact physical extremes when known
+    (the DVH engine finds them on grid nodes and the surface); since BED and EQD2
+    increase with dose, their transforms are the extremes of the new curve.
+    """
+    dvh = CumulativeDVH.from_samples(
         convert_dose(dose_gy, space, n_fractions, alpha_beta_gy), np.asarray(weight_cc)
     )
+    if dmin_gy is None and dmax_gy is None:
+        return dvh
+    curve = dvh.dose_gy.copy()
+    if dmax_gy is not None:
+        curve[0] = max(curve[0], float(convert_dose(dmax_gy, space, n_fractions, alpha_beta_gy)))
+    if dmin_gy is not None:
+        curve[-1] = min(curve[-1], float(convert_dose(dmin_gy, space, n_fractions, alpha_beta_gy)))
+    return CumulativeDVH(volume_cc=dvh.volume_cc, dose_gy=curve,
+                         total_volume_cc=dvh.total_volume_cc, mean_gy=dvh.mean_gy)
 
 
 @dataclass(frozen=True)
@@ -147,7 +163,8 @@ class AlphaBetaTable:
             except ValueError:
                 number = float("nan")
             if not sep or not name.strip() or not (number > 0 and np.isfinite(number)):
-                raise ValueError(f"expected NAME=ALPHA_BETA_GY with a positive number, got {item!r}")
+                raise ValueError(
+                    f"expected NAME=ALPHA_BETA_GY with a positive number, got {item!r}")
             table[name.strip()] = number
         return cls(default_gy=default_gy, by_structure=table)
 

@@ -1,11 +1,12 @@
 """Vectorised even-odd rasterisation of planar polygons (scan-line fill).
 
-All polygons of one contour plane are rasterised together: a lattice node is
+All polygons of a contour plane are rasterised together: a lattice node is
 inside when a ray from it crosses the edges of *all* polygons of the plane an
 odd number of times (the even-odd rule of DICOM RT Structure Sets, PS3.3
-C.8.8.6: holes and several contours per plane). The work is
-``O(edge-row crossings + inside nodes)`` instead of ``O(nodes × edges)`` of a
-point-by-point crossing-number test, which keeps BODY-sized contours cheap.
+C.8.8.6: holes and several contours per plane). Many planes are processed in
+one vectorised pass (:func:`lattice_inside_planes`), each with its own lattice.
+The work is ``O(edge-row crossings + inside nodes)`` instead of the
+``O(nodes × edges)`` of a point-by-point crossing-number test.
 
 Crossings use the half-open rule (an edge spans rows with ``y_lo <= y < y_hi``,
 a row's interval spans columns with ``x_a <= x < x_b``), so a node exactly on a
@@ -16,6 +17,7 @@ crossings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -25,24 +27,101 @@ from rtcheck.dicom.model import FloatArray
 IntArray = npt.NDArray[np.intp]
 
 
-def _edges(polygons: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Start and end coordinates of every (implicitly closed) polygon edge."""
-    starts = [p for p in polygons if p.shape[0] >= 3]
-    if not starts:
-        empty = np.zeros(0)
-        return empty, empty, empty, empty
-    p0 = np.concatenate(starts)
-    p1 = np.concatenate([np.roll(p, -1, axis=0) for p in starts])
-    return p0[:, 0], p0[:, 1], p1[:, 0], p1[:, 1]
+@dataclass(frozen=True)
+class Edges:
+    """Polygon edges of one or more planes: ``(x0, y0) → (x1, y1)``, owner ``plane``."""
+
+    x0: FloatArray
+    y0: FloatArray
+    x1: FloatArray
+    y1: FloatArray
+    plane: IntArray
+
+    @classmethod
+    def of_planes(cls, planes: Sequence[Sequence[FloatArray]]) -> Edges:
+        """Edges of the (implicitly closed) polygons of each plane, in plane order."""
+        starts: list[FloatArray] = []
+        ends: list[FloatArray] = []
+        owner: list[int] = []
+        for k, polygons in enumerate(planes):
+            for p in polygons:
+                if p.shape[0] >= 3:
+                    starts.append(p)
+                    ends.append(np.concatenate((p[1:], p[:1])))
+                    owner.append(k)
+        if not starts:
+            e = np.zeros(0)
+            return cls(e, e, e, e, np.zeros(0, dtype=np.intp))
+        counts = [s.shape[0] for s in starts]
+        p0, p1 = np.concatenate(starts), np.concatenate(ends)
+        plane = np.repeat(np.asarray(owner, dtype=np.intp), counts)
+        return cls(p0[:, 0], p0[:, 1], p1[:, 0], p1[:, 1], plane)
 
 
-def _ragged_ranges(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
+def ragged_ranges(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]:
     """For ranges ``start[i] .. start[i] + count[i]``: (owner index, value) pairs."""
     total = int(count.sum())
     owner = np.repeat(np.arange(count.size), count)
     offsets = np.cumsum(count) - count
     values = start[owner] + (np.arange(total) - offsets[owner])
     return owner, values
+
+
+def lattice_inside_planes(
+    edges: Edges,
+    x0: FloatArray,
+    y0: FloatArray,
+    hx: FloatArray,
+    hy: FloatArray,
+    nx: IntArray,
+    ny: IntArray,
+    row_shift: float = 0.0,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Lattice nodes inside the even-odd union of each plane's polygons.
+
+    Parameters
+    ----------
+    edges
+        Edges of all planes (:meth:`Edges.of_planes`).
+    x0, y0, hx, hy, nx, ny
+        Per plane: position (mm) of lattice node ``(0, 0)``, steps (mm) and
+        numbers of columns and rows.
+    row_shift
+        Row ``r`` is shifted by ``frac(r * row_shift) * hx`` along x (a
+        Kronecker lattice when irrational; 0 for a rectangular lattice): node
+        ``(c, r)`` is at ``x0 + (c + frac(r * row_shift)) hx, y0 + r hy``.
+
+    Returns
+    -------
+    plane, ix, iy
+        Plane, column and row of each inside node, ordered by plane, row, column.
+    """
+    empty = np.zeros(0, dtype=np.intp)
+    keep = edges.y0 != edges.y1
+    if not keep.any():
+        return empty, empty, empty
+    ex0, ey0, ex1, ey1 = edges.x0[keep], edges.y0[keep], edges.x1[keep], edges.y1[keep]
+    pe = edges.plane[keep]
+    oy, sy, n_rows = y0[pe], hy[pe], ny[pe]
+    r_start = np.clip(np.ceil((np.minimum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
+    r_end = np.clip(np.ceil((np.maximum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
+    edge, row = ragged_ranges(r_start, np.maximum(r_end - r_start, 0))
+    if row.size == 0:
+        return empty, empty, empty
+    plane = pe[edge]
+    y_row = oy[edge] + row * sy[edge]
+    xc = ex0[edge] + (y_row - ey0[edge]) * (ex1[edge] - ex0[edge]) / (ey1[edge] - ey0[edge])
+    order = np.lexsort((xc, row, plane))
+    plane, row, xc = plane[order], row[order], xc[order]
+    # every (plane, row) holds an even number of crossings: pair them (even-odd rule)
+    p_a, row_a, xa, xb = plane[0::2], row[0::2], xc[0::2], xc[1::2]
+    sx = hx[p_a]
+    x_row = x0[p_a] + (np.mod(row_a * row_shift, 1.0) * sx if row_shift else 0.0)
+    n_cols = nx[p_a]
+    c_start = np.clip(np.ceil((xa - x_row) / sx), 0, n_cols).astype(np.intp)
+    c_end = np.clip(np.ceil((xb - x_row) / sx), 0, n_cols).astype(np.intp)
+    span, ix = ragged_ranges(c_start, np.maximum(c_end - c_start, 0))
+    return p_a[span], ix, row_a[span]
 
 
 def lattice_inside(
@@ -53,50 +132,14 @@ def lattice_inside(
     hy: float,
     nx: int,
     ny: int,
+    row_shift: float = 0.0,
 ) -> tuple[IntArray, IntArray]:
-    """Lattice nodes inside the even-odd union of ``polygons``.
-
-    Parameters
-    ----------
-    polygons
-        Closed polygons ``(n, 2)`` in mm (the closing edge is implicit).
-    x0, y0
-        Position (mm) of lattice node ``(0, 0)``.
-    hx, hy
-        Lattice steps (mm), positive.
-    nx, ny
-        Number of lattice columns and rows.
-
-    Returns
-    -------
-    ix, iy
-        Column and row indices of the inside nodes, ordered by row then column.
-    """
-    ex0, ey0, ex1, ey1 = _edges(polygons)
-    empty = np.zeros(0, dtype=np.intp)
-    if ex0.size == 0 or nx <= 0 or ny <= 0:
-        return empty, empty
-    keep = ey0 != ey1
-    ex0, ey0, ex1, ey1 = ex0[keep], ey0[keep], ex1[keep], ey1[keep]
-    ylo = np.minimum(ey0, ey1)
-    yhi = np.maximum(ey0, ey1)
-    r_start = np.clip(np.ceil((ylo - y0) / hy), 0, ny).astype(np.intp)
-    r_end = np.clip(np.ceil((yhi - y0) / hy), 0, ny).astype(np.intp)
-    count = np.maximum(r_end - r_start, 0)
-    if not count.any():
-        return empty, empty
-    edge, row = _ragged_ranges(r_start, count)
-    y_row = y0 + row * hy
-    xc = ex0[edge] + (y_row - ey0[edge]) * (ex1[edge] - ex0[edge]) / (ey1[edge] - ey0[edge])
-    order = np.lexsort((xc, row))
-    row, xc = row[order], xc[order]
-    # every row holds an even number of crossings: pair them (even-odd rule)
-    row_a, xa, xb = row[0::2], xc[0::2], xc[1::2]
-    c_start = np.clip(np.ceil((xa - x0) / hx), 0, nx).astype(np.intp)
-    c_end = np.clip(np.ceil((xb - x0) / hx), 0, nx).astype(np.intp)
-    ncols = np.maximum(c_end - c_start, 0)
-    span, ix = _ragged_ranges(c_start, ncols)
-    return ix, row_a[span]
+    """Single-plane :func:`lattice_inside_planes`: column and row of the inside nodes."""
+    one = np.ones(1)
+    _, ix, iy = lattice_inside_planes(
+        Edges.of_planes([polygons]), x0 * one, y0 * one, hx * one, hy * one,
+        np.array([nx], dtype=np.intp), np.array([ny], dtype=np.intp), row_shift)
+    return ix, iy
 
 
 def points_inside(
@@ -105,38 +148,35 @@ def points_inside(
     """Even-odd point-in-polygon test for arbitrary points (crossing number).
 
     ``O(points × edges)``; meant for a few points (nesting depth of contours,
-    tests). Uses the same half-open rule as :func:`lattice_inside`.
+    tests). Uses the same half-open rule as :func:`lattice_inside_planes`.
     """
     px = np.asarray(px, dtype=np.float64).ravel()
     py = np.asarray(py, dtype=np.float64).ravel()
-    ex0, ey0, ex1, ey1 = _edges(polygons)
+    e = Edges.of_planes([polygons])
     inside = np.zeros(px.size, dtype=bool)
-    if ex0.size == 0:
+    if e.x0.size == 0:
         return inside
-    chunk = max(1, 2_000_000 // ex0.size)
+    chunk = max(1, 2_000_000 // e.x0.size)
     for s in range(0, px.size, chunk):
         x = px[s : s + chunk, None]
         y = py[s : s + chunk, None]
-        spans = (np.minimum(ey0, ey1) <= y) & (y < np.maximum(ey0, ey1))
+        spans = (np.minimum(e.y0, e.y1) <= y) & (y < np.maximum(e.y0, e.y1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            xc = ex0 + (y - ey0) * (ex1 - ex0) / (ey1 - ey0)
+            xc = e.x0 + (y - e.y0) * (e.x1 - e.x0) / (e.y1 - e.y0)
         crossings = np.count_nonzero(spans & (x < xc), axis=1)
         inside[s : s + chunk] = crossings % 2 == 1
     return inside
 
 
-def densify_edges(polygons: Sequence[FloatArray], max_step_mm: float) -> FloatArray:
-    """Points along every polygon edge at most ``max_step_mm`` apart, vertices included.
+def densify_edges(edges: Edges, max_step_mm: float) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Points along every edge at most ``max_step_mm`` apart, vertices included.
 
-    Returns an array ``(m, 2)`` in mm.
+    Returns ``(x, y, plane)`` (mm, owner plane).
     """
-    ex0, ey0, ex1, ey1 = _edges(polygons)
-    if ex0.size == 0:
-        return np.zeros((0, 2))
-    length = np.hypot(ex1 - ex0, ey1 - ey0)
+    length = np.hypot(edges.x1 - edges.x0, edges.y1 - edges.y0)
     nseg = np.maximum(np.ceil(length / max_step_mm), 1).astype(np.intp)
-    edge, k = _ragged_ranges(np.zeros_like(nseg), nseg)
+    edge, k = ragged_ranges(np.zeros_like(nseg), nseg)
     t = k / nseg[edge]
-    x = ex0[edge] + t * (ex1[edge] - ex0[edge])
-    y = ey0[edge] + t * (ey1[edge] - ey0[edge])
-    return np.column_stack((x, y))
+    x = edges.x0[edge] + t * (edges.x1[edge] - edges.x0[edge])
+    y = edges.y0[edge] + t * (edges.y1[edge] - edges.y0[edge])
+    return x, y, edges.plane[edge]

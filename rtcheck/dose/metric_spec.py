@@ -3,7 +3,7 @@
 Grammar (AAPM TG-263, "Standardizing nomenclatures in radiation oncology", 2018,
 § "DVH metrics"; case-insensitive, spaces ignored)::
 
-    D<x>(%|cc)[Gy|cGy|%]      dose to the hottest x % / x cc          D95%[Gy], D2cc[Gy], D0.035cc[Gy]
+    D<x>(%|cc)[Gy|cGy|%]      dose to the hottest x % / x cc          D95%[Gy], D0.035cc[Gy]
     V<d>(Gy|cGy|%)[%|cc]      volume receiving at least d              V20Gy[%], V20Gy[cc], V95%[%]
     DC<x>(%|cc)[Gy|cGy|%]     dose complement: max dose to the         DC700cc[Gy]
                               coldest x % / x cc
@@ -33,12 +33,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 
 from rtcheck.errors import MetricSpecError
 
 
-class MetricKind(str, Enum):
+class MetricKind(StrEnum):
     DOSE_AT_VOLUME = "DOSE_AT_VOLUME"
     VOLUME_AT_DOSE = "VOLUME_AT_DOSE"
     DOSE_COMPLEMENT = "DOSE_COMPLEMENT"
@@ -48,7 +48,7 @@ class MetricKind(str, Enum):
     MIN = "MIN"
 
 
-class QueryUnit(str, Enum):
+class QueryUnit(StrEnum):
     """Unit of the number inside the metric (the query)."""
 
     CC = "cc"
@@ -58,7 +58,7 @@ class QueryUnit(str, Enum):
     PERCENT_RX = "% of Rx"  #: percent of the prescription dose (V, CV)
 
 
-class OutputUnit(str, Enum):
+class OutputUnit(StrEnum):
     """Unit of the result (the bracketed part)."""
 
     GY = "Gy"
@@ -68,7 +68,7 @@ class OutputUnit(str, Enum):
     PERCENT_VOLUME = "%"  #: volume metrics with [%]
 
 
-class DoseSpace(str, Enum):
+class DoseSpace(StrEnum):
     """Which dose a metric is evaluated on."""
 
     PHYSICAL = "PHYSICAL"
@@ -119,7 +119,7 @@ class MetricSpec:
     Attributes
     ----------
     raw
-        The text as given (whitespace stripped); used as the key in reports.
+        The text as given (outer whitespace stripped); the key in reports.
     kind
         What is asked (see :class:`MetricKind`).
     query_value, query_unit
@@ -160,6 +160,25 @@ class MetricSpec:
         if space is DoseSpace.PHYSICAL:
             return replace(self, dose_space=space, alpha_beta_gy=None)
         return replace(self, dose_space=space, alpha_beta_gy=alpha_beta_gy)
+
+    @property
+    def canonical(self) -> str:
+        """The spec in a normal spelling, e.g. ``D95%[Gy]``, ``V20Gy[cc]``, ``Max[Gy]@BED3``."""
+        prefix = {MetricKind.DOSE_AT_VOLUME: "D", MetricKind.VOLUME_AT_DOSE: "V",
+                  MetricKind.DOSE_COMPLEMENT: "DC", MetricKind.VOLUME_COMPLEMENT: "CV",
+                  MetricKind.MEAN: "Mean", MetricKind.MAX: "Max", MetricKind.MIN: "Min"}[self.kind]
+        query = ""
+        if self.query_value is not None and self.query_unit is not None:
+            unit = "%" if self.query_unit is QueryUnit.PERCENT_RX else self.query_unit.value
+            query = f"{self.query_value:g}{unit}"
+        out = "%" if self.output_unit in (OutputUnit.PERCENT_RX, OutputUnit.PERCENT_VOLUME) \
+            else self.output_unit.value
+        space = ""
+        if self.space_explicit:
+            space = "@PHYS" if self.dose_space is DoseSpace.PHYSICAL else f"@{self.dose_space.value}"
+            if self.alpha_beta_gy is not None:
+                space += f"({self.alpha_beta_gy:g})"
+        return f"{prefix}{query}[{out}]{space}"
 
     def describe(self) -> str:
         """A plain-words description, e.g. ``dose to the hottest 95 % (Gy)``."""
@@ -206,10 +225,11 @@ def parse_metric(text: str) -> MetricSpec:
     """Parse one metric string; raise :class:`MetricSpecError` listing the valid forms."""
     if not isinstance(text, str):
         raise _error(str(text), "a metric must be a string")
-    raw = "".join(text.split())
-    if not raw:
+    raw = text.strip()
+    compact = "".join(raw.split())
+    if not compact:
         raise _error(text, "the metric is empty")
-    upper = raw.upper()
+    upper = compact.upper()
     for pattern, kind in _PATTERNS:
         m = pattern.match(upper)
         if m is None:
@@ -254,6 +274,8 @@ def _hint(upper: str) -> str:
     """A best guess at what is wrong with an unrecognised metric."""
     if "[" not in upper:
         return "the output unit in brackets is missing (e.g. D95%[Gy], V20Gy[%])"
+    if re.match(r"^(DC?|C?V)(\d+(\.\d*)?|\.\d+)\[", upper):
+        return "the number needs a unit: % or cc after D/DC, Gy, cGy or % after V/CV"
     head, _, out = upper.partition("[")
     out = out.split("]")[0]
     if re.match(r"^C?V", head) and out in ("GY", "CGY"):

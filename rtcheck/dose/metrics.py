@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol
 
 from rtcheck.dose.bed import AlphaBetaTable, convert_dose, dvh_in_space
@@ -31,7 +31,7 @@ from rtcheck.dose.metric_spec import (
 DECIMALS = 4
 
 
-class MetricStatus(str, Enum):
+class MetricStatus(StrEnum):
     EVALUATED = "EVALUATED"
     NOT_EVALUATED = "NOT_EVALUATED"
 
@@ -203,7 +203,8 @@ def evaluate_structure_metrics(
         key = (spec.dose_space, ab)
         if key not in cache:
             cache[key] = dvh_in_space(samples.dose_gy, samples.weight_cc, spec.dose_space,
-                                      n_fractions, ab)
+                                      n_fractions, ab, getattr(samples, "dmin_gy", None),
+                                      getattr(samples, "dmax_gy", None))
         ref = None
         if prescription_gy is not None:
             ref = float(convert_dose(prescription_gy, spec.dose_space, n_fractions, ab))

@@ -9,15 +9,16 @@ gaps). For one structure of volume ``V``:
 1. **Sub-voxel step** ``h = (V / n)^(1/3)`` from
    :meth:`~rtcheck.dose.settings.DvhSettings.sample_step_mm` (adaptive: small
    structures are sampled finely, independent of the dose grid).
-2. **In-plane points**: on every contour plane, the nodes of a lattice of step
-   ``h`` (finer for tiny planes, at least ``min_plane_samples`` points) inside
+2. **In-plane points**: on every contour plane, the nodes of a lattice of
+   density ``1/h²`` (finer for tiny planes, at least ``min_plane_samples``
+   points; sheared, see :data:`ANISOTROPY`) inside
    the even-odd union of the plane's polygons (scan-line fill,
    :func:`~rtcheck.dose.geom_scanline.lattice_inside`), cropped to the plane's
    bounding box.
 3. **Between planes**: the slab ``[lo, hi]`` of the plane is split into
-   ``ceil((hi - lo) / h)`` sub-planes; the in-plane points are repeated at the
-   sub-plane mid-points (the prism's section is constant within its slab). The
-   end caps are thus sampled like any other part of the volume.
+   ``ceil((hi - lo) / h)`` sub-slabs; the in-plane points are repeated in each
+   sub-slab at stratified heights (the prism's section is constant within its
+   slab). The end caps are thus sampled like any other part of the volume.
 4. **Weights**: every sample of a plane carries ``A (hi - lo) / N`` with ``A``
    the exact even-odd area and ``N`` the plane's sample count, so the weights of
    a fully covered structure add up to its exact contour volume (the counting
@@ -47,8 +48,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
-from rtcheck.dose.geom_scanline import densify_edges, lattice_inside
+from rtcheck.dose.geom_scanline import Edges, lattice_inside_planes, ragged_ranges
 from rtcheck.dose.geometry import PlaneSlab, StackGeometry, stack_geometry
+from rtcheck.dose.sample_extremes import slab_extremes
 from rtcheck.dose.sample_grid import GridSampler
 from rtcheck.dose.settings import DvhSettings
 from rtcheck.findings import Finding, Severity
@@ -113,100 +115,76 @@ class StructureSamples:
         return self.outside_volume_cc / self.volume_cc if self.volume_cc > 0 else 0.0
 
 
-@dataclass
-class _Accumulator:
-    doses: list[FloatArray] = field(default_factory=list)
-    weights: list[FloatArray] = field(default_factory=list)
-    outside_mm3: float = 0.0
-    lo: float = math.inf
-    hi: float = -math.inf
-
-    def extremes(self, values: FloatArray) -> None:
-        if values.size:
-            self.lo = min(self.lo, float(values.min()))
-            self.hi = max(self.hi, float(values.max()))
+#: In-plane lattice anisotropy: rows ``m`` times closer than the step, columns
+#: ``m`` times farther apart (same density), each row shifted by a golden-ratio
+#: fraction of the column step (a Kronecker lattice). Doses with gradients along
+#: x or y are thus seen at many distinct positions instead of a few repeated
+#: rows/columns, which would turn the DVH into a staircase.
+ANISOTROPY = 4
+_GOLDEN = 0.6180339887498949
+_PLASTIC = 0.7548776662466927
 
 
-def _plane_points(
-    slab: PlaneSlab, anchor: tuple[float, float], h: float, min_points: int
-) -> tuple[FloatArray, FloatArray]:
-    """In-plane sample positions (mm) of one contour plane."""
-    hk = min(h, math.sqrt(slab.area_mm2 / min_points)) if slab.area_mm2 > 0 else h
-    pts = np.concatenate(slab.polygons)
-    lo = pts.min(axis=0)
-    hi = pts.max(axis=0)
-    origin = [anchor[a] + (math.floor((lo[a] - anchor[a]) / hk) + 0.5) * hk for a in (0, 1)]
-    n = [math.ceil((hi[a] - origin[a]) / hk) + 1 for a in (0, 1)]
-    ix, iy = lattice_inside(slab.polygons, origin[0], origin[1], hk, hk, n[0], n[1])
-    if ix.size == 0:  # sliver below the lattice resolution: its vertices stand in
-        return pts[:, 0].copy(), pts[:, 1].copy()
-    return origin[0] + ix * hk, origin[1] + iy * hk
+@dataclass(frozen=True)
+class _Planes:
+    """Per-plane arrays of the slabs with volume (lo/hi/thickness in mm, area mm²)."""
+
+    lo: FloatArray
+    hi: FloatArray
+    area: FloatArray
+    edges: Edges
+    bbox: FloatArray  # (P, 4): xmin, xmax, ymin, ymax
+
+    @classmethod
+    def of(cls, slabs: list[PlaneSlab]) -> _Planes:
+        edges = Edges.of_planes([s.polygons for s in slabs])
+        start = np.searchsorted(edges.plane, np.arange(len(slabs)))
+        xs = np.minimum(edges.x0, edges.x1)
+        bbox = np.column_stack((
+            np.minimum.reduceat(edges.x0, start), np.maximum.reduceat(edges.x0, start),
+            np.minimum.reduceat(edges.y0, start), np.maximum.reduceat(edges.y0, start)))
+        del xs
+        return cls(np.array([s.lo_mm for s in slabs]), np.array([s.hi_mm for s in slabs]),
+                   np.array([s.area_mm2 for s in slabs]), edges, bbox)
 
 
-def _sample_slab(
-    slab: PlaneSlab,
-    sampler: GridSampler,
-    anchor: tuple[float, float],
-    h: float,
-    settings: DvhSettings,
-    acc: _Accumulator,
-) -> None:
-    """Sample one slab: dose samples, outside volume and dose extremes."""
-    if slab.area_mm2 <= 0 or slab.thickness_mm <= 0:
-        return
-    xs, ys = _plane_points(slab, anchor, h, settings.min_plane_samples)
-    nz_sub = max(1, math.ceil(slab.thickness_mm / h - 1e-9))
-    zs = slab.lo_mm + (np.arange(nz_sub) + 0.5) * (slab.thickness_mm / nz_sub)
-    w_mm3 = slab.volume_mm3 / (xs.size * nz_sub)
-    in_xy = sampler.inside_xy(xs, ys)
-    in_z = sampler.inside_z(zs)
-    n_xy, n_z = int(in_xy.sum()), int(in_z.sum())
-    acc.outside_mm3 += w_mm3 * (xs.size * nz_sub - n_xy * n_z)
-    if n_xy == 0 or n_z == 0:
-        return
-    interp = sampler.plane(xs[in_xy], ys[in_xy])
-    k0s, ts = sampler.z_weights(zs[in_z])
-    for k0, t in zip(k0s.tolist(), ts.tolist(), strict=True):
-        dose = interp.at_z(k0, t)
-        acc.doses.append(dose)
-        acc.extremes(dose)
-    acc.weights.append(np.full(n_xy * n_z, w_mm3 / 1000.0))
-    _slab_extremes(slab, sampler, settings, acc)
+def _volume_points(
+    pl: _Planes, anchor: tuple[float, float], h: float, min_plane_samples: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Sample positions ``(x, y, z)`` (mm) and volumes (mm³) filling the slabs.
 
-
-def _slab_extremes(
-    slab: PlaneSlab, sampler: GridSampler, settings: DvhSettings, acc: _Accumulator
-) -> None:
-    """Dose at grid nodes inside the slab and on its surface (maximum principle)."""
-    g = sampler.grid
-    zb0, zb1 = sampler.z_bounds
-    z_lo, z_hi = max(slab.lo_mm, zb0), min(slab.hi_mm, zb1)
-    frames = np.flatnonzero((g.z_mm >= z_lo) & (g.z_mm <= z_hi))
-    pts = np.concatenate(slab.polygons)
-    if frames.size:
-        i_a = int(np.searchsorted(g.x_mm, pts[:, 0].min()))
-        i_b = int(np.searchsorted(g.x_mm, pts[:, 0].max(), side="right"))
-        j_a = int(np.searchsorted(g.y_mm, pts[:, 1].min()))
-        j_b = int(np.searchsorted(g.y_mm, pts[:, 1].max(), side="right"))
-        if i_b > i_a and j_b > j_a:
-            dx = float(g.x_mm[1] - g.x_mm[0]) if g.x_mm.size > 1 else 1.0
-            dy = float(g.y_mm[1] - g.y_mm[0]) if g.y_mm.size > 1 else 1.0
-            ix, iy = lattice_inside(
-                slab.polygons, float(g.x_mm[i_a]), float(g.y_mm[j_a]), dx, dy, i_b - i_a, j_b - j_a
-            )
-            if ix.size:
-                acc.extremes(g.dose_gy[frames][:, iy + j_a, ix + i_a])
-    spacing = [s for s in g.spacing_mm[:2] if s > 0]
-    step = settings.edge_step_fraction * (min(spacing) if spacing else 1.0)
-    edge = densify_edges(slab.polygons, step)
-    keep = sampler.inside_xy(edge[:, 0], edge[:, 1])
-    if not keep.any():
-        return
-    interp = sampler.plane(edge[keep, 0], edge[keep, 1])
-    zs = np.concatenate(([z_lo, z_hi], g.z_mm[frames]))
-    k0s, ts = sampler.z_weights(zs)
-    for k0, t in zip(k0s.tolist(), ts.tolist(), strict=True):
-        acc.extremes(interp.at_z(k0, t))
+    Slab ``p`` is cut into ``n_p = ceil(t_p / h)`` sub-slabs of thickness
+    ``τ_p``; the in-plane lattice has density ``τ_p / h³`` (so that every
+    structure gets about ``V / h³`` samples; at least ``min_plane_samples`` per
+    plane). In-plane point ``i`` sits in sub-slab ``j`` at the stratified height
+    ``lo_p + (j + frac(i ψ)) τ_p`` (ψ: plastic-number fraction), so a dose
+    gradient along z is seen at many heights. Weights are ``A_p t_p / N_p``.
+    """
+    thick = pl.hi - pl.lo
+    n_sub = np.maximum(np.ceil(thick / h - 1e-9), 1).astype(np.intp)
+    tau = thick / n_sub
+    hk = np.minimum(np.sqrt(h**3 / tau), np.sqrt(pl.area / min_plane_samples))
+    hx, hy = hk * ANISOTROPY, hk / ANISOTROPY
+    ox = anchor[0] + (np.floor((pl.bbox[:, 0] - anchor[0]) / hx) - 1) * hx
+    oy = anchor[1] + (np.floor((pl.bbox[:, 2] - anchor[1]) / hy) + 0.5) * hy
+    nx = (np.ceil((pl.bbox[:, 1] - ox) / hx) + 1).astype(np.intp)
+    ny = (np.ceil((pl.bbox[:, 3] - oy) / hy) + 1).astype(np.intp)
+    plane, ix, iy = lattice_inside_planes(pl.edges, ox, oy, hx, hy, nx, ny, row_shift=_GOLDEN)
+    x = ox[plane] + (ix + np.mod(iy * _GOLDEN, 1.0)) * hx[plane]
+    y = oy[plane] + iy * hy[plane]
+    empty = np.bincount(plane, minlength=pl.area.size) == 0
+    if empty.any():  # slivers below the lattice resolution: their vertices stand in
+        sliver = empty[pl.edges.plane]
+        x = np.concatenate((x, pl.edges.x0[sliver]))
+        y = np.concatenate((y, pl.edges.y0[sliver]))
+        plane = np.concatenate((plane, pl.edges.plane[sliver]))
+    count = np.bincount(plane, minlength=pl.area.size)
+    point, j = ragged_ranges(np.zeros(plane.size, dtype=np.intp), n_sub[plane])
+    p = plane[point]
+    z = pl.lo[p] + (j + np.mod((point + 1) * _PLASTIC, 1.0)) * tau[p]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w_plane = pl.area * thick / (count * n_sub)
+    return x[point], y[point], z, w_plane[p]
 
 
 def _outside_finding(name: str, outside_cc: float, volume_cc: float) -> Finding:
@@ -260,14 +238,27 @@ def sample_structure(
     volume_cc = geometry.volume_cc
     h = settings.sample_step_mm(volume_cc)
     sampler = GridSampler(grid)
-    acc = _Accumulator()
-    anchor = (geometry.extent_mm[0], geometry.extent_mm[2])
-    for slab in geometry.slabs:
-        _sample_slab(slab, sampler, anchor, h, settings, acc)
-    dose = np.concatenate(acc.doses) if acc.doses else np.zeros(0)
-    weight = np.concatenate(acc.weights) if acc.weights else np.zeros(0)
+    slabs = [s for s in geometry.slabs if s.area_mm2 > 0 and s.thickness_mm > 0]
+    dose, weight = np.zeros(0), np.zeros(0)
+    outside_mm3 = 0.0
+    dmin, dmax = math.inf, -math.inf
+    if slabs:
+        pl = _Planes.of(slabs)
+        x, y, z, w = _volume_points(
+            pl, (geometry.extent_mm[0], geometry.extent_mm[2]), h, settings.min_plane_samples)
+        inside = sampler.inside_xy(x, y) & sampler.inside_z(z)
+        outside_mm3 = float(w[~inside].sum())
+        dose = sampler.trilinear(x[inside], y[inside], z[inside])
+        weight = w[inside] / 1000.0
+        if dose.size:
+            order = np.argsort(-dose)  # descending dose: cheap for CumulativeDVH to sort
+            dose, weight = dose[order], weight[order]
+            in_plane = [d for d in grid.spacing_mm[:2] if d > 0]
+            step = settings.edge_step_fraction * (min(in_plane) if in_plane else 1.0)
+            dmin, dmax = slab_extremes(pl.edges, pl.lo, pl.hi, geometry.extent_mm, sampler,
+                                       float(dose[-1]), float(dose[0]), step)
     in_grid = float(weight.sum())
-    outside_cc = acc.outside_mm3 / 1000.0
+    outside_cc = outside_mm3 / 1000.0
     if volume_cc <= 0:
         findings.append(Finding(
             "STRUCTURE_ZERO_VOLUME", Severity.ERROR,
@@ -283,7 +274,7 @@ def sample_structure(
         in_grid_volume_cc=in_grid,
         outside_volume_cc=outside_cc,
         step_mm=h,
-        dmin_gy=acc.lo if has_dose else None,
-        dmax_gy=acc.hi if has_dose else None,
+        dmin_gy=dmin if has_dose else None,
+        dmax_gy=dmax if has_dose else None,
         findings=tuple(findings),
     )

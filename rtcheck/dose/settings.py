@@ -81,7 +81,7 @@ class DvhSettings:
 
     end_cap: EndCap = EndCap.HALF_SLICE
     min_samples: int = 60_000
-    max_samples: int = 250_000
+    max_samples: int = 100_000
     max_step_mm: float = 1.0
     min_plane_samples: int = 200
     gap_factor: float = 1.5

@@ -23,7 +23,7 @@ from rtcheck.events.endpoints import (
 from rtcheck.events.psa import PsaSummary, psa_summary
 from rtcheck.events.reader import read_event_file
 from rtcheck.events.records import compare_with_rows, load_records, record_events
-from rtcheck.events.schema import PatientEvents
+from rtcheck.events.schema import PatientEvents, Radiotherapy
 from rtcheck.events.start import TreatmentStart, treatment_start
 from rtcheck.events.survival import HazardRatio, KmSummary, cox_models, kaplan_meier
 from rtcheck.events.toxicity import ToxicitySummary, toxicity_summary
@@ -32,6 +32,9 @@ from rtcheck.findings import Finding, Severity
 
 #: Covariates that describe eligibility rather than prognosis are not modelled by default.
 NOT_MODELLED = frozenset({"who_ps", "local_recurrence"})
+#: Protocol "Statistical analysis": Cox regression for NEST-FS, and "overall survival,
+#: cancer-specific survival and progression-free survival will be evaluated in the same way".
+COX_ENDPOINTS = ("nest_fs", "cpfs", "css", "os")
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,7 @@ def analyse(cohort: Cohort, config: AnalysisConfig | None = None) -> CohortResul
                                     f"no patient can be evaluated for {name}", subject=name))
             continue
         km.append(kaplan_meier(name, results))
-        if names:
+        if names and name in COX_ENDPOINTS:
             hrs, cox_findings = cox_models(name, results, covs, names)
             cox += hrs
             findings += cox_findings
@@ -151,7 +154,8 @@ def load_cohort(path: str | Path, cutoff: date,
         With every problem per patient, row and field.
     """
     parsed = read_event_file(path)
-    extra, extra_findings = [], []
+    extra: list[Radiotherapy] = []
+    extra_findings: list[Finding] = []
     if record_paths:
         known = {e.patient_id for e in parsed.events}
         extra, extra_findings = record_events(load_records(record_paths), known)

@@ -84,8 +84,8 @@ def screen(patient: PatientEvents, start: date, who_ps_max: int = WHO_PS_MAX_PAP
     mets = patient.covariate("n_progressive_metastases")
     local = patient.covariate("local_recurrence")
     if mets is None or local is None:
-        criteria.append(Criterion("lesions", MISSING,
-                                  "covariates n_progressive_metastases and local_recurrence needed"))
+        criteria.append(Criterion(
+            "lesions", MISSING, "needs covariates n_progressive_metastases and local_recurrence"))
     else:
         total = int(mets) + (1 if local else 0)
         criteria.append(Criterion(

@@ -97,12 +97,13 @@ def follow_up(patient: PatientEvents, cutoff: date) -> FollowUp:
     """End of follow-up: death (on or before the cut-off), else last contact, capped at cut-off."""
     deaths = [d for d in patient.of(Death) if d.event_date <= cutoff]
     if deaths:
-        return FollowUp(deaths[0].event_date, "death", deaths[0])
+        d = deaths[0]
+        return FollowUp(d.event_date, f"censored: death ({d.cause.value}), row {d.row}", d)
     last = patient.events[-1]
     if last.event_date >= cutoff:
         return FollowUp(cutoff, "censored: cut-off (patient followed beyond it)", None)
     where = f", row {last.row}" if last.source == "events" else " (RT record)"
-    return FollowUp(last.event_date, f"censored: last follow-up ({last.kind.value}{where})", None)
+    return FollowUp(last.event_date, f"censored: last follow-up ({last.label}{where})", None)
 
 
 def _death_label(death: Death) -> str:

@@ -101,7 +101,8 @@ def _progression(post: list[PsaValue], start: date, baseline: float, notes: list
     for i, v in enumerate(post):
         nadir = min([baseline] + [p.psa_ng_ml for p in post[:i]])
         if nadir < baseline:
-            reference, rule = nadir, f"after a decline: >= 25 % and >= 2 ng/mL above nadir {nadir:g}"
+            reference = nadir
+            rule = f"after a decline: >= 25 % and >= 2 ng/mL above nadir {nadir:g}"
         elif (v.event_date - start).days >= NO_DECLINE_MIN_DAY:
             reference, rule = baseline, (f"no decline: >= 25 % and >= 2 ng/mL above baseline "
                                          f"{baseline:g} from week 12")

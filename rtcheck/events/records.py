@@ -8,10 +8,11 @@ follow-up then uses the last delivered fraction.
 
 Patient mapping: the record's DICOM PatientID (0010,0020) must equal the event
 file's ``patient_id`` (exact string, surrounding blanks removed). The PatientID is
-taken from the record model when it carries one, otherwise read from the record's
-file. Findings: ``RECORDS_UNKNOWN_PATIENT`` (a PatientID not in the event file),
-``RECORDS_NO_DATE`` (a record without Treatment Date), ``RT_END_MISMATCH`` (an
-``rt_end`` row that differs from the last delivered fraction).
+taken from the record model (``TreatmentRecord.patient_id``), or read from the
+record's file when the model has none. Findings: ``RECORDS_UNKNOWN_PATIENT`` (a
+PatientID not in the event file), ``RECORDS_NO_DATE`` (a record without
+Treatment Date), ``RT_END_MISMATCH`` (an ``rt_end`` row that differs from the last
+delivered fraction).
 """
 
 from __future__ import annotations
@@ -21,44 +22,39 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from rtcheck.errors import EventDataError
+from rtcheck.dicom.model import TreatmentRecord
 from rtcheck.events.schema import Modality, Radiotherapy
 from rtcheck.findings import Finding, Severity
 
 
-def _patient_id(record: object) -> str:
-    pid = getattr(record, "patient_id", "") or ""
-    if pid:
-        return str(pid).strip()
-    path = getattr(record, "source_path", "")
-    if not path:
+def _patient_id(record: TreatmentRecord) -> str:
+    """The record's PatientID (from the model; read from its file when the model has none)."""
+    if record.patient_id:
+        return record.patient_id.strip()
+    if not record.source_path:
         return ""
     import pydicom
 
-    ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["PatientID"])
-    return str(ds.get("PatientID", "")).strip()
+    ds = pydicom.dcmread(record.source_path, stop_before_pixels=True, specific_tags=["PatientID"])
+    return str(ds.get("PatientID", "") or "").strip()
 
 
-def load_records(paths: Sequence[str | Path]) -> tuple[object, ...]:
-    """Call :func:`rtcheck.dicom.read_treatment_records` (the DICOM loader owns parsing)."""
-    try:
-        from rtcheck.dicom import read_treatment_records  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise EventDataError("--records needs rtcheck.dicom.read_treatment_records, which "
-                             "this build does not provide; give treatment dates as 'rt_end' "
-                             "rows instead") from None
-    return tuple(read_treatment_records(list(paths)))
+def load_records(paths: Sequence[str | Path]) -> tuple[TreatmentRecord, ...]:
+    """Read the records with :func:`rtcheck.dicom.read_treatment_records` (it owns parsing)."""
+    from rtcheck.dicom import read_treatment_records
+
+    return read_treatment_records(list(paths))
 
 
-def record_events(records: Iterable[object], known_patients: set[str]
+def record_events(records: Iterable[TreatmentRecord], known_patients: set[str]
                   ) -> tuple[list[Radiotherapy], list[Finding]]:
     """Turn treatment records into fraction events, one per record with a delivery date."""
     events: list[Radiotherapy] = []
     findings: list[Finding] = []
     unknown: dict[str, int] = defaultdict(int)
     for rec in records:
-        path = str(getattr(rec, "source_path", ""))
-        when = getattr(rec, "delivery_datetime", None)
+        path = rec.source_path
+        when = rec.delivery_datetime
         if when is None:
             findings.append(Finding("RECORDS_NO_DATE", Severity.WARNING,
                                     "treatment record without Treatment Date: not used",
@@ -84,11 +80,11 @@ def compare_with_rows(record_events_: Sequence[Radiotherapy], rows: Sequence[obj
     for e in record_events_:
         last[e.patient_id] = max(e.event_date, last.get(e.patient_id, e.event_date))
     out = []
-    for e in rows:
-        if (isinstance(e, Radiotherapy) and e.is_last_day and e.course == 1
-                and e.patient_id in last and last[e.patient_id] != e.event_date):
+    for row in rows:
+        if (isinstance(row, Radiotherapy) and row.is_last_day and row.course == 1
+                and row.patient_id in last and last[row.patient_id] != row.event_date):
             out.append(Finding("RT_END_MISMATCH", Severity.WARNING,
-                               f"rt_end row {e.row} says {e.event_date} but the last delivered "
-                               f"fraction in the RT records is {last[e.patient_id]}; the later "
-                               "day is used", subject=e.patient_id))
+                               f"rt_end row {row.row} says {row.event_date} but the last "
+                               f"delivered fraction in the RT records is {last[row.patient_id]}; "
+                               "the later day is used", subject=row.patient_id))
     return out

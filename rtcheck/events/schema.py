@@ -16,19 +16,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import ClassVar, TypeVar
 
 DAYS_PER_MONTH = 365.25 / 12  #: 30.4375 days, the mean Gregorian month
 
 #: PSA units accepted as ng/mL (1 µg/L = 1 ng/mL).
-PSA_UNITS = {"ng/ml": 1.0, "ug/l": 1.0, "µg/l": 1.0}
+PSA_UNITS = {u.casefold(): 1.0 for u in ("ng/mL", "ug/L", "µg/L", "μg/L")}  # µ: micro sign, μ: mu
 
 #: Testosterone units: factor to ng/dL (1 nmol/L = 28.84 ng/dL).
 TESTOSTERONE_TO_NG_DL = {"ng/dl": 1.0, "nmol/l": 28.84}
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """The ``event_type`` column (see fixtures/cohort/README.md)."""
 
     REGISTRATION = "registration"
@@ -45,15 +45,15 @@ class EventType(str, Enum):
     COVARIATE = "covariate"
 
 
-class Modality(str, Enum):
-    """Radiotherapy modality (protocol "Radiotherapy": SBRT, or fractionated RT for local recurrence)."""
+class Modality(StrEnum):
+    """Radiotherapy modality (protocol "Radiotherapy": SBRT; fractionated RT (local recurrence))."""
 
     SBRT = "SBRT"
     FRACTIONATED = "fractionated"
     RECORDS = "records"  #: a fraction read from an RT Beams Treatment Record (modality not stated)
 
 
-class ProgressionSite(str, Enum):
+class ProgressionSite(StrEnum):
     """Site of a clinical progression on conventional imaging (protocol "cPFS"; RECIST 1.1)."""
 
     LOCAL = "local"
@@ -61,15 +61,15 @@ class ProgressionSite(str, Enum):
     METASTATIC = "metastatic"
 
 
-class DeathCause(str, Enum):
+class DeathCause(StrEnum):
     """Cause of death: prostate cancer (CSS event) or other (censors CSS)."""
 
     PROSTATE_CANCER = "prostate_cancer"
     OTHER = "other"
 
 
-class NestReason(str, Enum):
-    """Reason recorded with the tumour-board decision to start NEST (protocol "Primary endpoint")."""
+class NestReason(StrEnum):
+    """Reason given with the tumour-board decision to start NEST (protocol "Primary endpoint")."""
 
     POLYPROGRESSION = "polyprogression"
     TREATED_LESION_PROGRESSION = "treated_lesion_progression"
@@ -77,7 +77,7 @@ class NestReason(str, Enum):
     OTHER = "other"
 
 
-class GradeSystem(str, Enum):
+class GradeSystem(StrEnum):
     """Toxicity grading: CTCAE v4.0 for radiotherapy, Clavien-Dindo (2004) for surgery."""
 
     CTCAE = "CTCAE_v4"
@@ -134,6 +134,11 @@ class Event:
         if not isinstance(self.event_date, date):
             raise ValueError(f"event_date must be a date, got {self.event_date!r}")
 
+    @property
+    def label(self) -> str:
+        """The ``event_type`` as written in the file."""
+        return self.kind.value
+
 
 @dataclass(frozen=True, kw_only=True)
 class Registration(Event):
@@ -160,6 +165,10 @@ class Radiotherapy(Event):
         object.__setattr__(self, "modality", Modality(self.modality))
         if self.course < 1:
             raise ValueError(f"course must be >= 1, got {self.course}")
+
+    @property
+    def label(self) -> str:
+        return EventType.RT_END.value if self.is_last_day else EventType.RT_FRACTION.value
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -70,7 +70,7 @@ def _check_patient(p: PatientEvents, cutoff: date, path: str,
         for e in p.events:
             if e.event_date < reg and not isinstance(e, _MAY_PRECEDE_REGISTRATION):
                 problems.append(problem(pid, e.row, "date",
-                                        f"{e.kind.value} on {e.event_date} is before registration "
+                                        f"{e.label} on {e.event_date} is before registration "
                                         f"({reg}); correct the date or the registration"))
     deaths = p.of(Death)
     if len(deaths) > 1:
@@ -82,7 +82,7 @@ def _check_patient(p: PatientEvents, cutoff: date, path: str,
             if e.event_date > death.event_date:
                 problems.append(problem(pid, e.row, "date",
                                         f"death on {death.event_date} (row {death.row}) is "
-                                        f"followed by a {e.kind.value} on {e.event_date} "
+                                        f"followed by a {e.label} on {e.event_date} "
                                         f"({_where(e)}); correct the dates"))
     start = treatment_start(p)
     if start is None:
@@ -173,7 +173,7 @@ def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Even
         problems.append(problem("?", None, "patient_id", "the file holds no patient rows"))
     if problems:
         warnings = [f"(warning) {f.subject or '?'}: {f.code}: {f.message}"
-                    for f in findings if f.severity is not Severity.INFO]
+                    for f in parsed.findings if f.severity is not Severity.INFO]
         raise EventDataError(f"{len(problems)} problem(s) in the event data; nothing was "
                              "computed — fix them and rerun", problems=problems + warnings,
                              path=parsed.path)

@@ -208,6 +208,12 @@ def render_text(result: LoadResult) -> str:
         if case.findings:
             lines.append("  findings")
             lines.extend(_finding_lines(case.findings, "    "))
+    if result.ignored_files:
+        lines.append("")
+        lines.append(
+            f"ignored {len(result.ignored_files)} file(s) (not DICOM, or not used by rtcheck)"
+        )
+        lines.extend(f"  {path}" for path in result.ignored_files)
     if result.findings:
         lines.append("")
         lines.append("findings not tied to a case")

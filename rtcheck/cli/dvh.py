@@ -1,0 +1,92 @@
+"""``rtcheck dvh``: DVHs, DVH metrics, BED/EQD2 and plan-quality indices."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from rtcheck.cli.options import paths_argument, plan_option
+from rtcheck.dose.bed import DEFAULT_ALPHA_BETA_GY, AlphaBetaTable
+from rtcheck.dose.metric_spec import DoseSpace, parse_metrics
+from rtcheck.dose.settings import DvhSettings, EndCap
+from rtcheck.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+
+@click.command("dvh")
+@paths_argument
+@click.option("--structure", "structures", multiple=True, metavar="NAME",
+              help="Structure to report (repeatable; default: all).")
+@click.option("--metric", "metrics", multiple=True, metavar="SPEC",
+              help="TG-263 DVH metric, e.g. D95%[Gy], V20Gy[%], D0.035cc[Gy], DC700cc[Gy], "
+                   "CV12.4Gy[cc], Mean[Gy], D90%[Gy]@BED3 (repeatable).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]),
+              default="text", show_default=True, help="Output format on stdout.")
+@click.option("--curves", is_flag=True, help="Include each cumulative DVH (JSON only).")
+@click.option("--dose-space", type=click.Choice(["physical", "bed", "eqd2"]),
+              default="physical", show_default=True,
+              help="Dose for metrics without an @ suffix (BED/EQD2 voxel by voxel).")
+@click.option("--alpha-beta", "alpha_beta", type=float, default=DEFAULT_ALPHA_BETA_GY,
+              show_default=True, help="Default alpha/beta (Gy) for BED/EQD2.")
+@click.option("--alpha-beta-for", "alpha_beta_for", multiple=True, metavar="NAME=GY",
+              help="alpha/beta of one structure, e.g. --alpha-beta-for PTV=10 (repeatable).")
+@click.option("--rx-gy", type=float, default=None,
+              help="Prescription dose (Gy, total) instead of the plan's (for % of Rx).")
+@click.option("--fractions", type=int, default=None,
+              help="Number of fractions instead of the plan's (for BED/EQD2).")
+@click.option("--target", "targets", multiple=True, metavar="NAME",
+              help="Target for plan-quality indices (repeatable; default: PTV-type structures).")
+@click.option("--isodose", "isodose_levels", multiple=True, type=float, metavar="PCT",
+              help="Isodose level (% of Rx) whose target coverage is reported with the indices "
+                   "(repeatable; default 100).")
+@click.option("--indices/--no-indices", default=True, show_default=True,
+              help="Compute plan-quality indices for the targets.")
+@click.option("--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
+              show_default=True, help="How far a contour stack extends beyond its end planes.")
+@plan_option
+def dvh(
+    paths: tuple[str, ...], structures: tuple[str, ...], metrics: tuple[str, ...],
+    output_format: str, curves: bool, dose_space: str, alpha_beta: float,
+    alpha_beta_for: tuple[str, ...], rx_gy: float | None, fractions: int | None,
+    targets: tuple[str, ...], isodose_levels: tuple[float, ...], indices: bool, end_cap: str,
+    plan_selector: str | None,
+) -> None:
+    """Compute DVHs and metrics for PATH... (a plan folder, or an RTSTRUCT plus an RTDOSE).
+
+    Results go to stdout; exit 0 when computed, 3 when the input cannot be used.
+    """
+    from rtcheck.dicom.loader import load
+    from rtcheck.report.dvh_report import (
+        build_dvh_report,
+        render_csv,
+        render_json,
+        render_text,
+    )
+
+    specs = parse_metrics(metrics)
+    try:
+        table = AlphaBetaTable.parse(alpha_beta, alpha_beta_for)
+    except ValueError as exc:
+        raise UsageError(f"--alpha-beta/--alpha-beta-for: {exc}") from exc
+    if rx_gy is not None and not rx_gy > 0:
+        raise UsageError("--rx-gy must be a positive dose in Gy")
+    if any(not level > 0 for level in isodose_levels):
+        raise UsageError("--isodose must be a positive percentage of the prescription")
+    if fractions is not None and fractions < 1:
+        raise UsageError("--fractions must be at least 1")
+    if curves and output_format != "json":
+        log.warning("--curves only affects --format json")
+    settings = DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice" else EndCap.NONE)
+    result = load(list(paths), plan_selector=plan_selector)
+    report = build_dvh_report(
+        result, specs=specs, names=structures, settings=settings, alpha_beta=table,
+        dose_space=DoseSpace[dose_space.upper()], targets=targets, indices=indices,
+        rx_gy=rx_gy, fractions=fractions, isodose_levels=isodose_levels or (100.0,))
+    if output_format == "json":
+        click.echo(render_json(report, curves=curves), nl=False)
+    elif output_format == "csv":
+        click.echo(render_csv(report), nl=False)
+    else:
+        click.echo(render_text(report), nl=False)

@@ -1,0 +1,368 @@
+"""SBRT plan-quality indices, each reported with its definition and source.
+
+Definitions (TV = target volume, PIV = prescription isodose volume, TV_PIV = the
+part of the target inside the prescription isodose, Rx = prescription dose):
+
+==================  =====================================  =====================================
+index               definition                             source
+==================  =====================================  =====================================
+coverage_<x>        V(x % Rx) of the target, % of TV       the x % isodose covers y % of the PTV
+rx_isodose          100 · Rx / Dmax(global), %             the isodose line of the prescription
+rtog_ci             PIV / TV                               Shaw et al., IJROBP 27:1231 (1993)
+paddick_ci          TV_PIV² / (TV · PIV)                   Paddick, J Neurosurg 93 S3:219 (2000)
+paddick_gi          PIV50% / PIV100%                       Paddick & Lippitz, J Neurosurg 105
+                                                           Suppl:194 (2006)
+r50                 PIV50% / TV                            RTOG 0813 / 0915
+d2cm                max dose ≥ 2 cm from the PTV (Gy, %)   RTOG 0813 / 0915
+hi_icru83           (D2% − D98%) / D50% of the target      ICRU Report 83 (2010)
+==================  =====================================  =====================================
+
+How the volumes are measured (one consistent model)
+----------------------------------------------------
+PIV, PIV50, TV and TV_PIV are counted on one fine lattice (cell step ``h``,
+reported; the smaller of ``max_step_mm`` and what ``max_points`` allows over the
+region concerned) covering every place where the dose can reach 50 % Rx (one dose
+voxel beyond the voxels at ≥ 50 % Rx, because trilinear interpolation never exceeds
+its eight nodes) and the target. The dose at each lattice point is the trilinear
+interpolant of the grid (the DVH engine's model; ``scipy.ndimage.map_coordinates``
+with ``order=1``, z mapped to fractional frame indices);
+inside/outside follows the contour stack of :mod:`rtcheck.dose.geometry` (even-odd
+polygons, half-slice end caps). Counting all four on the same points keeps
+TV_PIV ≤ PIV and TV_PIV ≤ TV, so Paddick CI ≤ 1. With a Body/EXTERNAL structure,
+PIV and PIV50 (and D2cm) only count points inside it; without one, the whole grid.
+
+D2cm: the candidate dose-grid voxels are visited in descending dose; the first
+whose centre is at least 20 mm from every PTV point is the answer. The PTV points
+are its dose-voxel centres inside the PTV plus its contours densified to 1 mm
+(nearest-neighbour distances with ``scipy.spatial.cKDTree``).
+
+Coverage and HI use the target's DVH from the engine when given (the same curve
+as every other metric), else the lattice.
+
+Grid adequacy (``DOSE_GRID_COARSE``, WARNING; an rtcheck heuristic): a structure
+whose equivalent-sphere diameter ``(6V/π)^(1/3)`` is below 3 × the largest dose-grid
+spacing spans only a few voxels, so its DVH depends strongly on interpolation. For
+SBRT targets, AAPM TG-101 (Benedict et al., Med Phys 37:4078, 2010) asks for a fine
+calculation grid (2 mm or finer); a coarser grid gives ``DOSE_GRID_ABOVE_2MM`` (INFO).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import map_coordinates
+from scipy.spatial import cKDTree
+
+from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
+from rtcheck.dose.dvh import CumulativeDVH
+from rtcheck.dose.geom_scanline import lattice_inside
+from rtcheck.dose.geometry import StackGeometry, stack_geometry
+from rtcheck.dose.metrics import MetricStatus
+from rtcheck.findings import Finding, Severity
+
+_DEC = 4
+_BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+DEFINITIONS: dict[str, tuple[str, str, str]] = {
+    "rx_isodose": ("prescription isodose level", "100 · Rx / Dmax (global maximum)",
+                   "isodose line of the prescription (RTOG 0813 §7.2 conventions)"),
+    "rtog_ci": ("RTOG conformity index", "PIV / TV",
+                "Shaw E et al., Int J Radiat Oncol Biol Phys 1993;27:1231-1239"),
+    "paddick_ci": ("Paddick conformity index", "TV_PIV² / (TV · PIV)",
+                   "Paddick I, J Neurosurg 2000;93 Suppl 3:219-222"),
+    "paddick_gi": ("Paddick gradient index", "PIV50% / PIV100%",
+                   "Paddick I, Lippitz B, J Neurosurg 2006;105 Suppl:194-201"),
+    "r50": ("R50%", "PIV50% / TV", "RTOG 0813 / 0915 conformality table"),
+    "d2cm": ("D2cm", "maximum dose ≥ 2 cm from the PTV, % of Rx",
+             "RTOG 0813 / 0915 conformality table"),
+    "d2cm_gy": ("D2cm (Gy)", "maximum dose ≥ 2 cm from the PTV", "RTOG 0813 / 0915"),
+    "hi_icru83": ("homogeneity index (ICRU 83)", "(D2% − D98%) / D50% of the target",
+                  "ICRU Report 83, J ICRU 2010;10(1) §3.7.1"),
+    "tv_cc": ("target volume TV", "lattice volume of the target", "—"),
+    "piv_cc": ("prescription isodose volume PIV", "volume receiving ≥ Rx", "—"),
+    "piv50_cc": ("50 % isodose volume PIV50%", "volume receiving ≥ 50 % Rx", "—"),
+    "tv_piv_cc": ("TV_PIV", "target volume receiving ≥ Rx", "—"),
+}
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    key: str
+    value: float | None
+    unit: str
+    status: MetricStatus = MetricStatus.EVALUATED
+    message: str = ""
+
+    @property
+    def name(self) -> str:
+        return DEFINITIONS[self.key][0] if self.key in DEFINITIONS else self.key
+
+    def to_dict(self) -> dict[str, Any]:
+        level = self.key.removeprefix("coverage_")
+        name, definition, source = DEFINITIONS.get(
+            self.key, (f"coverage by the {level} % isodose",
+                       f"volume of the target receiving ≥ {level} % of Rx, % of TV",
+                       "isodose coverage (e.g. RTOG 0813: Rx isodose covers 95 % of the PTV)"))
+        return {"key": self.key, "name": name,
+                "value": None if self.value is None else round(self.value, _DEC),
+                "unit": self.unit, "status": self.status.value, "message": self.message,
+                "definition": definition, "source": source}
+
+
+@dataclass(frozen=True)
+class PlanIndices:
+    """All indices of one target."""
+
+    target: str
+    prescription_gy: float
+    lattice_step_mm: float
+    restricted_to: str | None
+    results: tuple[IndexResult, ...]
+    findings: tuple[Finding, ...] = ()
+
+    def get(self, key: str) -> IndexResult:
+        for r in self.results:
+            if r.key == key:
+                return r
+        raise KeyError(key)
+
+    def value(self, key: str) -> float | None:
+        return self.get(key).value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "prescription_gy": self.prescription_gy,
+                "lattice_step_mm": round(self.lattice_step_mm, _DEC),
+                "piv_restricted_to": self.restricted_to,
+                "indices": [r.to_dict() for r in self.results],
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def _plane_polygons(geom: StackGeometry, z: float) -> tuple[FloatArray, ...] | None:
+    for slab in geom.slabs:
+        if slab.lo_mm <= z < slab.hi_mm or (z == slab.hi_mm and slab is geom.slabs[-1]):
+            return slab.polygons
+    return None
+
+
+def _mask(geom: StackGeometry | None, z: float, x0: float, y0: float, hx: float, hy: float,
+          nx: int, ny: int) -> _BoolArray | None:
+    """In-plane mask (ny, nx) of the structure at ``z``; None when no geometry."""
+    if geom is None:
+        return None
+    out = np.zeros((ny, nx), dtype=bool)
+    polys = _plane_polygons(geom, z)
+    if polys is not None:
+        ix, iy = lattice_inside(polys, x0, y0, hx, hy, nx, ny)
+        out[iy, ix] = True
+    return out
+
+
+def _axis_bounds(axis: FloatArray) -> tuple[float, float]:
+    """Covered range of an axis: outer nodes ± half the edge spacing (mm)."""
+    if axis.size == 1:
+        return float(axis[0]), float(axis[0])
+    return float(axis[0] - (axis[1] - axis[0]) / 2), float(axis[-1] + (axis[-1] - axis[-2]) / 2)
+
+
+def _frac_index(v: FloatArray, axis: FloatArray) -> FloatArray:
+    """Fractional node index of positions ``v`` along an ascending axis (clamped)."""
+    return np.interp(v, axis, np.arange(axis.size, dtype=np.float64))
+
+
+def _lattice(grid: DoseGrid, ptv: StackGeometry, half_rx: float, max_points: int,
+             max_step_mm: float) -> tuple[list[FloatArray], float]:
+    """Axes of the counting lattice: cell centres covering the ≥50 % Rx region and the PTV."""
+    axes = (grid.x_mm, grid.y_mm, grid.z_mm)
+    hot = np.argwhere(grid.dose_gy >= half_rx)  # (k, j, i)
+    e = ptv.extent_mm
+    lo = [e[0], e[2], e[4]]
+    hi = [e[1], e[3], e[5]]
+    if hot.size:
+        for dim, a in enumerate(axes):
+            idx = hot[:, 2 - dim]
+            lo[dim] = min(lo[dim], float(a[max(idx.min() - 1, 0)]))
+            hi[dim] = max(hi[dim], float(a[min(idx.max() + 1, a.size - 1)]))
+    bounds = [_axis_bounds(a) for a in axes]
+    lo = [max(v, b[0]) for v, b in zip(lo, bounds, strict=True)]
+    hi = [min(v, b[1]) for v, b in zip(hi, bounds, strict=True)]
+    size = [max(h - lw, 1e-6) for lw, h in zip(lo, hi, strict=True)]
+    h = min(max_step_mm, max((size[0] * size[1] * size[2] / max_points) ** (1 / 3), 0.05))
+    out = []
+    for lw, s in zip(lo, size, strict=True):
+        n = max(math.ceil(s / h), 1)
+        out.append(lw + (np.arange(n) + 0.5) * h)
+    return out, h
+
+
+def _count(grid: DoseGrid, ptv: StackGeometry, body: StackGeometry | None, rx: float,
+           max_points: int, max_step_mm: float) -> tuple[dict[str, float], FloatArray, float]:
+    (xs, ys, zs), h = _lattice(grid, ptv, 0.5 * rx, max_points, max_step_mm)
+    nx, ny = xs.size, ys.size
+    fi, fj = np.meshgrid(_frac_index(xs, grid.x_mm), _frac_index(ys, grid.y_mm))
+    fk = _frac_index(zs, grid.z_mm)
+    n = dict.fromkeys(("tv", "tv_piv", "piv", "piv50"), 0)
+    ptv_doses: list[FloatArray] = []
+    for z, k in zip(zs, fk, strict=True):
+        coords = np.stack((np.full(fi.size, k), fj.ravel(), fi.ravel()))
+        dose = map_coordinates(grid.dose_gy, coords, order=1, mode="nearest").reshape(ny, nx)
+        in_ptv = _mask(ptv, float(z), xs[0], ys[0], h, h, nx, ny)
+        in_body = _mask(body, float(z), xs[0], ys[0], h, h, nx, ny)
+        assert in_ptv is not None
+        keep = np.ones_like(in_ptv) if in_body is None else in_body
+        n["piv"] += int(np.count_nonzero((dose >= rx) & keep))
+        n["piv50"] += int(np.count_nonzero((dose >= 0.5 * rx) & keep))
+        n["tv"] += int(np.count_nonzero(in_ptv))
+        n["tv_piv"] += int(np.count_nonzero(in_ptv & (dose >= rx)))
+        ptv_doses.append(dose[in_ptv])
+    cell_cc = h**3 / 1000.0
+    return {k: v * cell_cc for k, v in n.items()}, np.concatenate(ptv_doses), h
+
+
+def _densify(polygons: tuple[FloatArray, ...], step_mm: float) -> FloatArray:
+    """Points along every polygon edge at most ``step_mm`` apart, shape (m, 2)."""
+    out = [np.zeros((0, 2))]
+    for p in polygons:
+        q = np.roll(p, -1, axis=0)
+        for a, b in zip(p, q, strict=True):
+            n = max(math.ceil(float(np.hypot(*(b - a))) / step_mm), 1)
+            t = np.arange(n)[:, None] / n
+            out.append(a + t * (b - a))
+    return np.concatenate(out)
+
+
+def _d2cm(grid: DoseGrid, ptv: StackGeometry, body: StackGeometry | None,
+          distance_mm: float = 20.0) -> tuple[float | None, float | None]:
+    """(dose Gy, distance mm) of the hottest voxel ≥ ``distance_mm`` from the PTV."""
+    dx, dy, _ = grid.spacing_mm
+    nx, ny = grid.x_mm.size, grid.y_mm.size
+    pts: list[FloatArray] = []
+    candidates = np.ones(grid.shape, dtype=bool)
+    for k, z in enumerate(grid.z_mm):
+        m = _mask(ptv, float(z), grid.x_mm[0], grid.y_mm[0], dx, dy, nx, ny)
+        assert m is not None
+        if m.any():
+            j, i = np.nonzero(m)
+            pts.append(np.column_stack((grid.x_mm[i], grid.y_mm[j], np.full(i.size, z))))
+        b = _mask(body, float(z), grid.x_mm[0], grid.y_mm[0], dx, dy, nx, ny)
+        if b is not None:
+            candidates[k] &= b
+    for slab in ptv.slabs:
+        xy = _densify(slab.polygons, 1.0)
+        for zz in (slab.lo_mm, slab.z_mm, slab.hi_mm):
+            pts.append(np.column_stack((xy, np.full(xy.shape[0], zz))))
+    tree = cKDTree(np.concatenate(pts))
+    flat = np.flatnonzero(candidates.ravel())
+    order = flat[np.argsort(-grid.dose_gy.ravel()[flat], kind="stable")]
+    for s in range(0, order.size, 20_000):
+        idx = order[s : s + 20_000]
+        kk, jj, ii = np.unravel_index(idx, grid.shape)
+        q = np.column_stack((grid.x_mm[ii], grid.y_mm[jj], grid.z_mm[kk]))
+        dist, _ = tree.query(q, distance_upper_bound=distance_mm)
+        far = np.flatnonzero(~np.isfinite(dist))
+        if far.size:
+            first = far[0]
+            d_true, _ = tree.query(q[first])
+            return float(grid.dose_gy.ravel()[idx[first]]), float(d_true)
+    return None, None
+
+
+def grid_adequacy_findings(name: str, volume_cc: float, grid: DoseGrid,
+                           is_target: bool = False) -> list[Finding]:
+    """``DOSE_GRID_COARSE`` when the structure spans few voxels (see the module docstring)."""
+    spacing = max(grid.spacing_mm)
+    out: list[Finding] = []
+    if volume_cc > 0 and spacing > 0:
+        diameter = (6.0 * volume_cc * 1000.0 / math.pi) ** (1 / 3)
+        if diameter < 3.0 * spacing:
+            out.append(Finding(
+                "DOSE_GRID_COARSE", Severity.WARNING,
+                f"equivalent-sphere diameter {diameter:.1f} mm is below 3 × the largest dose-grid "
+                f"spacing ({spacing:.2f} mm): the DVH depends strongly on interpolation; "
+                "recalculate on a finer dose grid", subject=name))
+    if is_target and spacing > 2.0 + 1e-6:
+        out.append(Finding(
+            "DOSE_GRID_ABOVE_2MM", Severity.INFO,
+            f"dose-grid spacing {spacing:.2f} mm is above the 2 mm recommended for SBRT "
+            "(AAPM TG-101)", subject=name))
+    return out
+
+
+def compute_indices(
+    grid: DoseGrid,
+    ptv: Structure,
+    prescription_gy: float,
+    *,
+    ptv_dvh: CumulativeDVH | None = None,
+    body: Structure | None = None,
+    coverage_levels_percent: tuple[float, ...] = (100.0,),
+    max_points: int = 4_000_000,
+    max_step_mm: float = 1.0,
+) -> PlanIndices:
+    """Every index of :data:`DEFINITIONS` for one target (see the module docstring)."""
+    if not prescription_gy > 0:
+        raise ValueError("the prescription dose must be positive")
+    findings: list[Finding] = []
+    if not ptv.contours:
+        empty = tuple(
+            IndexResult(k, None, "", MetricStatus.NOT_EVALUATED, "the target has no contours")
+            for k in ("rtog_ci", "paddick_ci", "paddick_gi", "r50", "d2cm", "hi_icru83"))
+        return PlanIndices(ptv.name, prescription_gy, 0.0, None, empty)
+    geom = stack_geometry(ptv)
+    body_geom = stack_geometry(body) if body is not None and body.contours else None
+    counts, ptv_doses, h = _count(grid, geom, body_geom, prescription_gy, max_points, max_step_mm)
+    tv, tv_piv, piv, piv50 = counts["tv"], counts["tv_piv"], counts["piv"], counts["piv50"]
+    curve = ptv_dvh
+    if curve is None and ptv_doses.size:
+        curve = CumulativeDVH.from_samples(ptv_doses, np.full(ptv_doses.size, h**3 / 1000.0))
+    dmax = grid.max_dose_gy
+    res: list[IndexResult] = []
+
+    def ratio(key: str, num: float, den: float, why: str) -> None:
+        if den > 0:
+            res.append(IndexResult(key, num / den, ""))
+        else:
+            res.append(IndexResult(key, None, "", MetricStatus.NOT_EVALUATED, why))
+
+    for level in coverage_levels_percent:
+        key = f"coverage_{level:g}"
+        if curve is None:
+            res.append(IndexResult(key, None, "%", MetricStatus.NOT_EVALUATED, "no target DVH"))
+        else:
+            res.append(IndexResult(key, curve.volume_at_dose_percent(level / 100 * prescription_gy),
+                                   "%"))
+    res.append(IndexResult("rx_isodose", 100.0 * prescription_gy / dmax if dmax > 0 else None, "%",
+                           MetricStatus.EVALUATED if dmax > 0 else MetricStatus.NOT_EVALUATED,
+                           "" if dmax > 0 else "the dose grid is all zero"))
+    ratio("rtog_ci", piv, tv, "the target volume is zero")
+    ratio("paddick_ci", tv_piv**2, tv * piv, "no prescription isodose volume (PIV = 0)")
+    ratio("paddick_gi", piv50, piv, "no prescription isodose volume (PIV = 0)")
+    ratio("r50", piv50, tv, "the target volume is zero")
+    d2cm, dist = _d2cm(grid, geom, body_geom)
+    if d2cm is None:
+        why = "no dose voxel is 2 cm or more from the PTV (the dose grid is too small)"
+        res.append(IndexResult("d2cm", None, "% of Rx", MetricStatus.NOT_EVALUATED, why))
+        res.append(IndexResult("d2cm_gy", None, "Gy", MetricStatus.NOT_EVALUATED, why))
+    else:
+        at = f"voxel {dist:.1f} mm from the PTV"
+        res.append(IndexResult("d2cm", 100.0 * d2cm / prescription_gy, "% of Rx", message=at))
+        res.append(IndexResult("d2cm_gy", d2cm, "Gy", message=at))
+    if curve is None or curve.dose_at_percent_gy(50.0) <= 0:
+        res.append(IndexResult("hi_icru83", None, "", MetricStatus.NOT_EVALUATED,
+                               "no target DVH or D50% = 0"))
+    else:
+        hi = (curve.dose_at_percent_gy(2.0) - curve.dose_at_percent_gy(98.0)) / \
+            curve.dose_at_percent_gy(50.0)
+        res.append(IndexResult("hi_icru83", hi, ""))
+    for key, value in (("tv_cc", tv), ("piv_cc", piv), ("piv50_cc", piv50), ("tv_piv_cc", tv_piv)):
+        res.append(IndexResult(key, value, "cc"))
+    findings.extend(grid_adequacy_findings(ptv.name, geom.volume_cc, grid, is_target=True))
+    if body is not None and body_geom is None:
+        findings.append(Finding("INDEX_BODY_EMPTY", Severity.WARNING,
+                                f"{body.name} has no contours: PIV counted over the whole grid",
+                                subject=ptv.name))
+    restricted = body.name if body is not None and body_geom is not None else None
+    return PlanIndices(ptv.name, prescription_gy, h, restricted,
+                       tuple(res), tuple(findings))

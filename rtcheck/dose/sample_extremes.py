@@ -1,0 +1,174 @@
+"""Exact Dmin / Dmax of the trilinear dose over a contour-defined structure.
+
+Within each voxel cell the trilinear interpolant is multilinear, hence harmonic
+in every variable separately: it has no strict interior extremum. Over a stack
+of prisms its extremes therefore lie at dose-grid nodes inside a slab, or on a
+slab's surface. On the lateral surface the dose is linear in z between dose
+frames, so the surface extremes lie on the polygon edges at the slab faces or
+at the dose frames crossing the slab; along an edge the dose is piecewise
+quadratic with a tiny cross term, sampled at vertices and at most
+``edge_step_mm`` apart.
+
+Only candidates that can beat the extremes already found among the volume
+samples are evaluated, which is exact: a node counts only if its own value lies
+outside ``[dmin0, dmax0]``, a surface point only if a corner of its voxel cell
+does (its interpolated value lies between its cell's corner values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from rtcheck.dicom.model import FloatArray
+from rtcheck.dose.geom_scanline import (
+    Edges,
+    IntArray,
+    densify_edges,
+    lattice_inside_planes,
+    ragged_ranges,
+)
+from rtcheck.dose.sample_grid import GridSampler, uniform_axis
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Nodes whose dose lies outside ``[dmin0, dmax0]`` and the voxel cells touching them.
+
+    ``cells[k, j, i]`` (relative to ``origin``) is True when a corner of the
+    cell whose lower corner is node ``origin + (k, j, i)`` is a candidate node.
+    """
+
+    k: IntArray
+    j: IntArray
+    i: IntArray
+    origin: tuple[int, int, int]
+    cells: npt.NDArray[np.bool_]
+
+    @classmethod
+    def find(cls, sampler: GridSampler, extent: Sequence[float], dmin0: float, dmax0: float
+             ) -> _Candidates:
+        g = sampler.grid
+        bounds = []
+        for a, axis in enumerate((g.x_mm, g.y_mm, g.z_mm)):
+            # one node beyond the extent: corners of the cells the surface points lie in
+            a0 = max(int(np.searchsorted(axis, extent[2 * a])) - 1, 0)
+            a1 = int(np.searchsorted(axis, extent[2 * a + 1], "right")) + 1
+            bounds.append((a0, a1))
+        (ia, ib), (ja, jb), (ka, kb) = bounds
+        sub = g.dose_gy[ka:kb, ja:jb, ia:ib]
+        mask = (sub > dmax0) | (sub < dmin0)
+        k, j, i = np.nonzero(mask)
+        cells = mask.copy()
+        cells[:-1] |= mask[1:]
+        cells[:, :-1] |= cells[:, 1:].copy()
+        cells[:, :, :-1] |= cells[:, :, 1:].copy()
+        return cls(k + ka, j + ja, i + ia, (ka, ja, ia), cells)
+
+    def cell_flags(self, k0: IntArray, j0: IntArray, i0: IntArray) -> npt.NDArray[np.bool_]:
+        """True for the cells (lower-corner node indices) touching a candidate node."""
+        rel = [v - o for v, o in zip((k0, j0, i0), self.origin, strict=True)]
+        ok = np.ones(k0.shape, dtype=bool)
+        for r, n in zip(rel, self.cells.shape, strict=True):
+            ok &= (r >= 0) & (r < n)
+        flags = np.ones(k0.shape, dtype=bool)  # outside the crop: evaluate to be safe
+        flags[ok] = self.cells[rel[0][ok], rel[1][ok], rel[2][ok]]
+        return flags
+
+
+def _node_extremes(
+    edges: Edges, lo: FloatArray, hi: FloatArray, sampler: GridSampler,
+    cand: _Candidates,
+) -> list[FloatArray]:
+    """Dose at the candidate nodes lying inside a slab (scan-line on the candidates' bbox)."""
+    g = sampler.grid
+    ck, cj, ci = cand.k, cand.j, cand.i
+    zk = g.z_mm[ck]
+    n_planes = lo.size
+    found: list[FloatArray] = []
+    # a node on a shared face belongs to both slabs: test against the two candidates
+    for slab in (np.searchsorted(lo, zk, "right") - 1, np.searchsorted(hi, zk, "left")):
+        ok = (slab >= 0) & (slab < n_planes)
+        ok[ok] &= (lo[slab[ok]] <= zk[ok]) & (zk[ok] <= hi[slab[ok]])
+        if not ok.any():
+            continue
+        s, j, i = slab[ok], cj[ok], ci[ok]
+        i_min = np.full(n_planes, g.x_mm.size, dtype=np.intp)
+        j_min = np.full(n_planes, g.y_mm.size, dtype=np.intp)
+        i_max = np.full(n_planes, -1, dtype=np.intp)
+        j_max = np.full(n_planes, -1, dtype=np.intp)
+        np.minimum.at(i_min, s, i)
+        np.minimum.at(j_min, s, j)
+        np.maximum.at(i_max, s, i)
+        np.maximum.at(j_max, s, j)
+        n_i = np.maximum(i_max - i_min + 1, 0)
+        n_j = np.maximum(j_max - j_min + 1, 0)
+        i0, j0 = np.minimum(i_min, g.x_mm.size - 1), np.minimum(j_min, g.y_mm.size - 1)
+        dx = float(g.x_mm[1] - g.x_mm[0]) if g.x_mm.size > 1 else 1.0
+        dy = float(g.y_mm[1] - g.y_mm[0]) if g.y_mm.size > 1 else 1.0
+        plane, ix, iy = lattice_inside_planes(
+            edges, g.x_mm[i0], g.y_mm[j0], np.full(n_planes, dx), np.full(n_planes, dy), n_i, n_j)
+        if plane.size == 0:
+            continue
+        ka = np.searchsorted(g.z_mm, lo, "left")
+        kb = np.searchsorted(g.z_mm, hi, "right")
+        node, kk = ragged_ranges(ka[plane], np.maximum(kb - ka, 0)[plane])
+        found.append(g.dose_gy[kk, iy[node] + j0[plane[node]], ix[node] + i0[plane[node]]])
+    return found
+
+
+def slab_extremes(
+    edges: Edges, lo: FloatArray, hi: FloatArray, extent: Sequence[float], sampler: GridSampler,
+    dmin0: float, dmax0: float, edge_step_mm: float,
+) -> tuple[float, float]:
+    """Dmin and Dmax (Gy) over the slabs ``[lo_p, hi_p]`` of the planes of ``edges``.
+
+    Parameters
+    ----------
+    edges
+        Polygon edges of the planes (owner index = slab index).
+    lo, hi
+        Slab bounds (mm).
+    extent
+        ``(xmin, xmax, ymin, ymax, zmin, zmax)`` of the structure (mm).
+    sampler
+        The dose grid's sampler.
+    dmin0, dmax0
+        Extremes already found (among the volume samples).
+    edge_step_mm
+        Largest spacing of surface points along an edge (mm).
+    """
+    g = sampler.grid
+    cand = _Candidates.find(sampler, extent, dmin0, dmax0)
+    if cand.k.size == 0:
+        return dmin0, dmax0
+    values = _node_extremes(edges, lo, hi, sampler, cand)
+    ex, ey, ep = densify_edges(edges, edge_step_mm)
+    zb0, zb1 = sampler.z_bounds
+    z_lo, z_hi = np.maximum(lo, zb0), np.minimum(hi, zb1)
+    keep = sampler.inside_xy(ex, ey) & (z_hi >= z_lo)[ep]
+    ex, ey, ep = ex[keep], ey[keep], ep[keep]
+    if ep.size:
+        ka = np.searchsorted(g.z_mm, z_lo, side="left")
+        kb = np.searchsorted(g.z_mm, z_hi, side="right")
+        n_z = np.maximum(kb - ka, 0) + 2
+        z_start = np.cumsum(n_z) - n_z
+        z_list = np.concatenate([np.concatenate(([a, b], g.z_mm[s:e]))
+                                 for a, b, s, e in zip(z_lo, z_hi, ka, kb, strict=True)])
+        k_list, _ = sampler.z_weights(z_list)
+        point, idx = ragged_ranges(np.zeros(ep.size, dtype=np.intp), n_z[ep])
+        z_at = z_start[ep[point]] + idx
+        i0, _ = uniform_axis(ex[point], g.x_mm)
+        j0, _ = uniform_axis(ey[point], g.y_mm)
+        hot = cand.cell_flags(k_list[z_at], j0, i0)
+        point, z_at = point[hot], z_at[hot]
+        values.append(sampler.trilinear(ex[point], ey[point], z_list[z_at]))
+    lo_v = [float(v.min()) for v in values if v.size]
+    hi_v = [float(v.max()) for v in values if v.size]
+    return min([dmin0, *lo_v]), max([dmax0, *hi_v])

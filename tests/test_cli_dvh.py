@@ -1,0 +1,269 @@
+"""``rtcheck dvh`` end to end (click.testing.CliRunner; stdout and stderr separate)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from click.testing import CliRunner
+
+from rtcheck.cli import cli
+
+ROOT = Path(__file__).parents[1]
+FIXTURES = ROOT / "fixtures"
+SPINE = FIXTURES / "spine_sbrt"
+REFDATA = ROOT / ".." / "shared" / "refdata"
+
+METRICS = ["D90%[Gy]", "V30Gy[%]", "V100%[%]", "D0.035cc[Gy]", "D2cc[Gy]", "DC1cc[Gy]",
+           "CV12.4Gy[cc]", "Mean[cGy]", "D90%[Gy]@BED3"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["dvh", *args], catch_exceptions=False)
+
+
+def metric_args(metrics=METRICS) -> list[str]:
+    return [a for m in metrics for a in ("--metric", m)]
+
+
+def need(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} not found (fixture/sample not generated or shared data absent)")
+
+
+def by_name(doc: dict, name: str) -> dict:
+    return next(s for s in doc["structures"] if s["name"] == name)
+
+
+def test_json_on_the_spine_fixture():
+    need(SPINE / "RD.dcm")
+    res = run(str(SPINE), *metric_args(), "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["settings"]["end_cap"] == "HALF_SLICE"
+    assert doc["dose_space"] == "PHYSICAL" and doc["metrics"] == METRICS
+    assert [s["name"] for s in doc["structures"]] == [
+        "Body", "GTV", "PTV", "SpinalCord", "Esophagus"]
+    ptv = by_name(doc, "PTV")
+    assert set(ptv) >= {"name", "roi_number", "volume_cc", "min_gy", "mean_gy", "max_gy",
+                        "metrics", "findings"}
+    assert list(ptv["metrics"]) == METRICS  # keyed by the spec as given
+    m = ptv["metrics"]
+    assert m["V100%[%]"] == pytest.approx(m["V30Gy[%]"])  # Rx 30 Gy from the plan
+    assert m["Mean[cGy]"] == pytest.approx(100 * ptv["mean_gy"], abs=1e-2)
+    assert ptv["min_gy"] <= m["D90%[Gy]"] <= m["D2cc[Gy]"] <= m["D0.035cc[Gy]"] <= ptv["max_gy"]
+    # BED of D90% (monotonic transform, same fractions): 30 Gy/3 fx, a/b 3
+    d90 = m["D90%[Gy]"]
+    assert m["D90%[Gy]@BED3"] == pytest.approx(d90 * (1 + d90 / 9), rel=1e-3)
+    case = doc["cases"][0]
+    assert case["prescription"]["total_gy"] == 30.0 and case["prescription"]["fractions"] == 3
+    assert case["prescription"]["bed_gy"] == pytest.approx(130.0)
+    assert case["prescription"]["eqd2_gy"] == pytest.approx(78.0)
+    keys = {i["key"] for i in case["indices"][0]["indices"]}
+    assert {"rtog_ci", "paddick_ci", "paddick_gi", "r50", "d2cm", "hi_icru83"} <= keys
+    assert case["indices"][0]["target"] == "PTV"
+    assert all(i["source"] for i in case["indices"][0]["indices"])
+    assert "curve" not in ptv
+
+
+def test_isodose_coverage_levels():
+    need(SPINE / "RD.dcm")
+    res = run(str(SPINE), "--structure", "PTV", "--metric", "V30Gy[%]", "--metric", "V24Gy[%]",
+              "--isodose", "100", "--isodose", "80", "--format", "json")
+    doc = json.loads(res.stdout)
+    ind = {i["key"]: i for i in doc["cases"][0]["indices"][0]["indices"]}
+    m = doc["structures"][0]["metrics"]
+    # the x % isodose covers y % of the PTV: the same numbers as V(x % of 30 Gy)
+    assert ind["coverage_100"]["value"] == pytest.approx(m["V30Gy[%]"], abs=1e-3)
+    assert ind["coverage_80"]["value"] == pytest.approx(m["V24Gy[%]"], abs=1e-3)
+    assert ind["coverage_80"]["name"] == "coverage by the 80 % isodose"
+
+
+def test_curves_option():
+    need(SPINE / "RD.dcm")
+    res = run(str(SPINE), "--structure", "SpinalCord", "--format", "json", "--curves")
+    assert res.exit_code == 0, res.stderr
+    cord = json.loads(res.stdout)["structures"][0]
+    dose, vol = np.array(cord["curve"]["dose_gy"]), np.array(cord["curve"]["volume_cc"])
+    assert dose.size == vol.size > 2
+    assert np.all(np.diff(dose) <= 1e-9) and np.all(np.diff(vol) >= 0)
+    assert vol[0] == 0 and vol[-1] == pytest.approx(cord["in_grid_volume_cc"], abs=1e-4)
+    assert dose[0] == pytest.approx(cord["max_gy"], abs=1e-4)
+
+
+def test_text_and_csv():
+    need(SPINE / "RD.dcm")
+    text = run(str(SPINE), *metric_args(METRICS[:3]))
+    assert text.exit_code == 0
+    assert "Case T9_SBRT: Rx 30 Gy / 3 fx (plan), BED 130.0 Gy (alpha/beta 3 Gy)" in text.stdout
+    assert "D90%[Gy]" in text.stdout and "Paddick conformity index" in text.stdout
+    assert text.stderr == ""
+    res = run(str(SPINE), *metric_args(METRICS[:3]), "--format", "csv", "--no-indices")
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [r["structure"] for r in rows] == ["Body", "GTV", "PTV", "SpinalCord", "Esophagus"]
+    assert float(rows[2]["V100%[%]"]) == pytest.approx(float(rows[2]["V30Gy[%]"]))
+
+
+def test_structure_set_and_dose_without_plan():
+    need(SPINE / "RD.dcm")
+    files = [str(SPINE / "RS.dcm"), str(SPINE / "RD.dcm")]
+    res = run(*files, "--structure", "PTV", *metric_args(["V100%[%]", "V30Gy[%]",
+                                                           "D90%[Gy]@BED3"]), "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    ptv = doc["structures"][0]
+    assert ptv["metrics"]["V100%[%]"] is None  # no plan: no prescription, never 0
+    assert ptv["metrics"]["V30Gy[%]"] is not None
+    details = {d["spec"]: d for d in ptv["metric_details"]}
+    assert details["V100%[%]"]["status"] == "NOT_EVALUATED"
+    assert "needs a prescription" in details["V100%[%]"]["message"]
+    assert "number of fractions" in details["D90%[Gy]@BED3"]["message"]
+    assert doc["cases"][0]["prescription"] is None
+    res = run(*files, "--structure", "PTV", *metric_args(["V100%[%]", "V30Gy[%]",
+                                                           "D90%[Gy]@BED3"]),
+              "--rx-gy", "30", "--fractions", "3", "--format", "json")
+    ptv = json.loads(res.stdout)["structures"][0]
+    assert ptv["metrics"]["V100%[%]"] == pytest.approx(ptv["metrics"]["V30Gy[%]"])
+    assert ptv["metrics"]["D90%[Gy]@BED3"] is not None
+
+
+def test_fraction_dose_without_plan_is_reported_as_stored(tmp_path):
+    need(SPINE / "RD.dcm")
+    ds = pydicom.dcmread(SPINE / "RD.dcm")
+    ds.DoseSummationType = "FRACTION"
+    ds.save_as(tmp_path / "RD_fraction.dcm")
+    args = ["--structure", "SpinalCord", *metric_args(["Max[Gy]", "Max[Gy]@BED3"]),
+            "--format", "json"]
+    plan_doc = json.loads(run(str(SPINE / "RS.dcm"), str(SPINE / "RD.dcm"), *args).stdout)
+    res = run(str(SPINE / "RS.dcm"), str(tmp_path / "RD_fraction.dcm"), *args, "--fractions", "3")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    cord = doc["structures"][0]
+    assert cord["max_gy"] == pytest.approx(plan_doc["structures"][0]["max_gy"])  # as stored
+    codes = {f["code"] for f in doc["cases"][0]["findings"]}
+    assert codes & {"DOSE_FRACTION_NOT_SCALED", "DVH_FRACTION_DOSE_AS_STORED"}
+    assert cord["metrics"]["Max[Gy]@BED3"] is None
+    assert "FRACTION as stored" in cord["metric_details"][1]["message"]
+
+
+def test_dose_space_option():
+    need(SPINE / "RD.dcm")
+    res = run(str(SPINE), "--structure", "PTV", *metric_args(["D90%[Gy]", "D90%[Gy]@BED3",
+                                                               "D90%[Gy]@PHYS"]),
+              "--dose-space", "bed", "--alpha-beta", "3", "--format", "json")
+    doc = json.loads(res.stdout)
+    m = doc["structures"][0]["metrics"]
+    assert doc["dose_space"] == "BED"
+    assert m["D90%[Gy]"] == pytest.approx(m["D90%[Gy]@BED3"])
+    assert m["D90%[Gy]"] > m["D90%[Gy]@PHYS"]
+    res = run(str(SPINE), "--structure", "PTV", "--metric", "D90%[Gy]", "--dose-space", "bed",
+              "--alpha-beta-for", "PTV=10", "--format", "json")
+    m10 = json.loads(res.stdout)["structures"][0]["metric_details"][0]
+    assert m10["alpha_beta_gy"] == 10.0
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "text"),
+    [
+        (["--metric", "D95"], 3, "Valid forms"),
+        (["--metric", "V20Gy[Gy]"], 3, "answers in [%] or [cc]"),
+        (["--structure", "Nope"], 3, "none of the structures 'Nope' exists; available: Body"),
+        (["--alpha-beta-for", "PTV"], 2, "NAME=ALPHA_BETA_GY"),
+        (["--rx-gy", "-1"], 2, "--rx-gy must be a positive"),
+    ],
+)
+def test_errors_have_exit_codes_and_one_line_messages(args, code, text):
+    need(SPINE / "RD.dcm")
+    res = run(str(SPINE), *args)
+    assert res.exit_code == code
+    assert text in res.stderr
+    assert res.stdout == ""
+
+
+def test_missing_structure_among_found_ones():
+    need(SPINE / "RD.dcm")
+    res = run(str(SPINE), "--structure", "PTV", "--structure", "Nope", "--metric", "Max[Gy]",
+              "--format", "json")
+    assert res.exit_code == 0
+    nope = json.loads(res.stdout)["structures"][1]
+    assert nope["name"] == "Nope" and nope["metrics"] == {"Max[Gy]": None}
+    assert nope["findings"][0]["code"] == "STRUCTURE_NOT_FOUND"
+
+
+def test_breast_sample_with_tps_dvhs():
+    breast = REFDATA / "eclipse-breast-boost"
+    need(breast / "rtdose.dcm")
+    res = run(str(breast), "--structure", "Tumor Bed", "--structure", "Areola",
+              "--metric", "D90%[Gy]", "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    tb, areola = doc["structures"]
+    assert tb["tps_comparison"]["tps"]["volume_cc"] == pytest.approx(12.8092, abs=1e-4)
+    assert tb["tps_comparison"]["tps"]["mean_gy"] == pytest.approx(14.2858, abs=1e-4)
+    assert abs(tb["tps_comparison"]["delta"]["mean_gy"]) < 0.05
+    assert tb["metrics"]["D90%[Gy]"] == pytest.approx(14.17, abs=0.05)
+    # the empty ROI: defined NOT EVALUATED, never 0 Gy
+    assert areola["metrics"]["D90%[Gy]"] is None and areola["max_gy"] is None
+    assert areola["findings"][0]["code"] == "STRUCTURE_EMPTY"
+
+
+def _samples() -> list[Path]:
+    found = [d for d in sorted(FIXTURES.iterdir()) if d.is_dir() and any(d.rglob("*.dcm"))] \
+        if FIXTURES.is_dir() else []
+    if REFDATA.is_dir():
+        found += [d for d in sorted(REFDATA.iterdir()) if d.is_dir()]
+    return found
+
+
+@pytest.mark.parametrize("folder", _samples(), ids=lambda p: p.name)
+def test_every_fixture_and_sample(folder):
+    res = run(str(folder), "--metric", "D95%[Gy]", "--metric", "V100%[%]", "--format", "json")
+    assert res.exit_code in (0, 3), res.stderr  # never an internal error
+    if res.exit_code == 3:
+        assert res.stderr.startswith("rtcheck: error:") and res.stdout == ""
+        return
+    doc = json.loads(res.stdout)
+    for s in doc["structures"]:
+        for d in s["metric_details"]:
+            assert (d["value"] is None) == (d["status"] == "NOT_EVALUATED")
+            if d["value"] is None:
+                assert d["message"]
+
+
+def test_structure_partly_outside_the_grid_is_not_evaluated():
+    """The report layer: a DVH of only the in-grid part never passes as a value."""
+    from rtcheck.dicom.model import (
+        Case,
+        Contour,
+        DoseGrid,
+        DoseSummationType,
+        LoadResult,
+        Structure,
+        StructureSet,
+    )
+    from rtcheck.dose.metric_spec import parse_metrics
+    from rtcheck.report.dvh_report import build_dvh_report, render_csv, render_text
+
+    ax = np.arange(0.0, 20.1, 2.0)
+    grid = DoseGrid(ax, ax, ax, np.full((ax.size,) * 3, 10.0), "PHYSICAL",
+                    DoseSummationType.PLAN, "1.2", "1.2.3")
+    square = np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 15.0], [5.0, 15.0]])
+    inside = Structure(1, "Inside", "ORGAN", contours=tuple(
+        Contour(z, square) for z in np.arange(6.0, 14.1, 2.0)))
+    half_out = Structure(2, "HalfOut", "ORGAN", contours=tuple(
+        Contour(z, square + 10.0) for z in np.arange(6.0, 14.1, 2.0)))
+    ss = StructureSet("1.2.4", "SS", "1.2", (inside, half_out))
+    result = LoadResult((Case("mem", None, grid, ss),))
+    report = build_dvh_report(result, specs=parse_metrics(["Max[Gy]", "V5Gy[%]"]))
+    ok, part = report.structures
+    assert [m.value for m in ok.metrics] == [pytest.approx(10.0), pytest.approx(100.0)]
+    assert all(m.value is None for m in part.metrics)
+    assert "the in-grid DVH alone gives 10 Gy" in part.metrics[0].message
+    assert any(f.code == "STRUCTURE_OUTSIDE_DOSE_GRID" for f in part.findings)
+    assert "NOT EVALUATED HalfOut Max[Gy]" in render_text(report)
+    assert render_csv(report).splitlines()[2].startswith("mem,HalfOut,2,")

@@ -1,0 +1,111 @@
+"""``rtcheck endpoints`` through click's CliRunner (stdout and stderr separately)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from rtcheck.cli import cli
+from rtcheck.events.report import CSV_COLUMNS
+from tests.test_events_helpers import BAD_CSV, COHORT_CSV, REPO
+from tests.test_events_reader import BAD_CORPUS
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, ["endpoints", *args])
+
+
+def test_text_report_on_shipped_cohort():
+    result = _run(str(COHORT_CSV), "--cutoff", "2023-06-30")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "18 patients" in out
+    assert "Per patient (months)" in out and "Endpoint details" in out
+    assert "Kaplan–Meier summary" in out and "Cox proportional hazards" in out
+    km_line = next(ln for ln in out.splitlines() if ln.startswith("nest_fs  "))
+    assert km_line.split()[:4] == ["nest_fs", "18", "13", "17.5"]
+    assert "error" not in result.stderr
+
+
+def test_json_report_fields():
+    result = _run(str(COHORT_CSV), "--cutoff", "2023-06-30", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["cutoff"] == "2023-06-30"
+    assert doc["constants"]["days_per_month"] == 30.4375
+    assert doc["constants"]["psa_week12_window_days"] == [70, 98]
+    assert len(doc["patients"]) == 18
+    ep = doc["patients"][0]["endpoints"][0]
+    assert set(ep) >= {"start_date", "end_date", "duration_days", "duration_months",
+                       "event_observed", "deciding_event"}
+    assert {k["endpoint"] for k in doc["kaplan_meier"]} == {
+        "nest_fs", "cpfs", "css", "os", "psa_progression", "late_toxicity_g2"}
+
+
+def test_csv_report_is_long_format():
+    result = _run(str(COHORT_CSV), "--cutoff", "2023-06-30", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == 18 * 6
+    mc04 = {r["endpoint"]: r for r in rows if r["patient_id"] == "MC04"}
+    assert mc04["css"]["event_observed"] == "0" and mc04["os"]["event_observed"] == "1"
+    assert mc04["css"]["deciding_event"].startswith("censored: death from other cause")
+
+
+def test_plots_are_written(tmp_path):
+    result = _run(str(COHORT_CSV), "--cutoff", "2023-06-30", "--plots", str(tmp_path / "p"))
+    assert result.exit_code == 0, result.stderr
+    names = {p.name for p in (tmp_path / "p").iterdir()}
+    for stem in ("km_nest_fs", "km_cpfs", "km_css", "km_os", "km_psa_progression",
+                 "km_late_toxicity_g2", "psa_waterfall_week12", "swimmer"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+        assert (tmp_path / "p" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote 16 plot files" in result.stderr
+
+
+def test_who_ps_max_registry_setting():
+    default = _run(str(COHORT_CSV), "--cutoff", "2023-06-30", "--format", "json")
+    registry = _run(str(COHORT_CSV), "--cutoff", "2023-06-30", "--format", "json",
+                    "--who-ps-max", "1")
+    verdict = {p["patient_id"]: p["eligibility"]["verdict"]
+               for p in json.loads(registry.stdout)["patients"]}
+    assert verdict["MC11"] == "not eligible"
+    assert {p["eligibility"]["verdict"] for p in json.loads(default.stdout)["patients"]} == {
+        "eligible"}
+
+
+def test_bad_corpus_exits_3_with_every_per_patient_message():
+    result = _run(str(BAD_CSV), "--cutoff", "2023-06-30")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"rtcheck: error: {BAD_CSV}: 25 problem(s)")
+    for pid, line, column, text in BAD_CORPUS:
+        where = f", row {line}" if line else ""
+        assert f"  - patient {pid}{where}, field '{column}': " in result.stderr
+        assert text in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["--cutoff", "30/06/2023"]])
+def test_usage_errors_exit_2(args):
+    result = _run(str(COHORT_CSV), *args)
+    assert result.exit_code == 2
+
+
+def test_readme_section_shows_real_output_and_existing_plots(monkeypatch):
+    """docs/endpoints.md: every line of its example output block is what the command prints."""
+    monkeypatch.chdir(REPO)
+    doc = (REPO / "docs" / "endpoints.md").read_text(encoding="utf-8")
+    block = doc.split("```text\n")[2].split("```")[0]
+    out = _run("fixtures/cohort/medcare_cohort.csv", "--cutoff", "2023-06-30").stdout
+    shown = [ln for ln in block.splitlines() if ln and ln != "..."]
+    assert len(shown) > 40
+    assert [ln for ln in shown if ln not in out] == []
+    for name in ("km_nest_fs", "km_cpfs", "km_os", "km_css", "km_psa_progression",
+                 "km_late_toxicity_g2", "psa_waterfall_week12", "swimmer"):
+        assert f"(docs/img/{name}.png)" in doc
+        assert (REPO / "docs" / "img" / f"{name}.png").is_file()
