@@ -149,6 +149,11 @@ def test_fraction_dose_without_plan_is_reported_as_stored(tmp_path):
     assert codes & {"DOSE_FRACTION_NOT_SCALED", "DVH_FRACTION_DOSE_AS_STORED"}
     assert cord["metrics"]["Max[Gy]@BED3"] is None
     assert "FRACTION as stored" in cord["metric_details"][1]["message"]
+    # % of Rx: only with a prescription given for the stored dose
+    res = run(str(SPINE / "RS.dcm"), str(tmp_path / "RD_fraction.dcm"), "--structure", "PTV",
+              "--metric", "V100%[%]", "--metric", "V10Gy[%]", "--rx-gy", "10", "--format", "json")
+    ptv = json.loads(res.stdout)["structures"][0]["metrics"]
+    assert ptv["V100%[%]"] == pytest.approx(ptv["V10Gy[%]"])
 
 
 def test_dose_space_option():

@@ -95,9 +95,9 @@ def test_rise_below_two_ng_ml_is_not_progression():
 
 
 def test_progression_without_decline_only_from_week_12():
-    # No value below baseline 10; the rise on day 30 is before week 12 and ignored;
-    # day 90 (13.0 >= 12.5 and >= 12.0) confirmed on day 112.
-    s = psa_summary(_patient([(0, 10.0), (30, 13.0), (60, 12.0), (90, 13.0), (112, 14.0)]),
+    # No value below baseline 10; the rise on day 30 (confirmed on day 60) is before week 12
+    # and ignored; day 90 (13.0 >= 12.5 and >= 12.0) confirmed on day 112.
+    s = psa_summary(_patient([(0, 10.0), (30, 13.0), (60, 13.0), (90, 13.0), (112, 14.0)]),
                     START, CUTOFF)
     assert s.progression_date == _day(90)
     assert s.progression_rule is not None and s.progression_rule.startswith("no decline")

@@ -46,6 +46,11 @@ def product_limit(durations, events):
     return out
 
 
+def _nr(value):
+    """``None`` (not reached) as infinity."""
+    return math.inf if value is None else value
+
+
 def first_at_or_below(curve, column, level=0.5):
     return next((row[0] for row in curve if row[column] <= level), math.inf)
 
@@ -73,7 +78,7 @@ def test_km_hand_computed_small_cohort():
     lower = first_at_or_below(curve, 2)
     upper = first_at_or_below(curve, 3)
     assert km.median_ci_lower_months == pytest.approx(lower)
-    assert (km.median_ci_upper_months or math.inf) == pytest.approx(upper)
+    assert _nr(km.median_ci_upper_months) == pytest.approx(upper)
     t12, s12, lo12, hi12 = km.survival_at[0]
     assert t12 == 12.0
     assert s12 == pytest.approx(0.2857, abs=1e-4)
@@ -83,6 +88,26 @@ def test_km_hand_computed_small_cohort():
     assert (km.n, km.n_events) == (10, 7)
 
 
+def test_median_exactly_at_half_survival():
+    # 18 patients (the trial size), one event per month, no censoring: S = 9/18 = 0.5 after the
+    # ninth event, so the median is 9 months. lifelines' median_survival_time_ alone gives 10
+    # because its S is 0.5000000000000002 there.
+    results = [EndpointResult(f"P{i}", "os", date(2020, 1, 1),
+                              date(2020, 1, 1) + timedelta(days=30 * i), True, "x")
+               for i in range(1, 19)]
+    km = kaplan_meier("os", results)
+    assert km.median_months == pytest.approx(270 / 30.4375)
+
+
+def test_number_at_risk_counts_durations_at_or_beyond_t():
+    # An event on the start day (duration 0) is at risk at month 0.
+    results = _results([0, 3, 6.5], [1, 0, 1])
+    km = kaplan_meier("os", results)
+    assert dict(km.at_risk)[0.0] == 3
+    assert dict(km.at_risk)[6.0] == 1
+    assert km.survival_at == ()  # nobody followed to 12 months: no landmark estimate
+
+
 @pytest.mark.parametrize("endpoint", ["nest_fs", "cpfs", "os", "css"])
 def test_km_on_shipped_cohort_matches_independent_product_limit(endpoint):
     result = analyse_file(COHORT_CSV, date(2023, 6, 30))
@@ -90,9 +115,9 @@ def test_km_on_shipped_cohort_matches_independent_product_limit(endpoint):
     km = next(k for k in result.km if k.endpoint == endpoint)
     curve = product_limit([e.duration_months for e in eps], [e.event_observed for e in eps])
     median = first_at_or_below(curve, 1)
-    assert (km.median_months or math.inf) == pytest.approx(median)
-    assert (km.median_ci_lower_months or math.inf) == pytest.approx(first_at_or_below(curve, 2))
-    assert (km.median_ci_upper_months or math.inf) == pytest.approx(first_at_or_below(curve, 3))
+    assert _nr(km.median_months) == pytest.approx(median)
+    assert _nr(km.median_ci_lower_months) == pytest.approx(first_at_or_below(curve, 2))
+    assert _nr(km.median_ci_upper_months) == pytest.approx(first_at_or_below(curve, 3))
     for t, s, lo, hi in km.survival_at:
         ref = ([row for row in curve if row[0] <= t] or [(0.0, 1.0, 1.0, 1.0)])[-1]
         assert (s, lo, hi) == (pytest.approx(ref[1]), pytest.approx(ref[2]), pytest.approx(ref[3]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -73,7 +74,7 @@ def test_consecutive_day_variant_is_delivered_daily() -> None:
     records = read_treatment_records([FIXTURES / "spine_consecutive_days"])
     gaps_h = [
         (b.delivery_datetime - a.delivery_datetime).total_seconds() / 3600  # type: ignore[operator]
-        for a, b in zip(records, records[1:], strict=False)
+        for a, b in pairwise(records)
     ]
     assert gaps_h == pytest.approx([24 + 5 / 60, 24 + 5 / 60])
 

@@ -63,8 +63,8 @@ def cli(verbose: int, debug: bool) -> None:
 
 
 def _register() -> None:
-    from rtcheck.cli.endpoints import endpoints
     from rtcheck.cli.dvh import dvh
+    from rtcheck.cli.endpoints import endpoints
     from rtcheck.cli.info import info
 
     cli.add_command(info)

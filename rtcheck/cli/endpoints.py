@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from rtcheck.events.cohort import AnalysisConfig, analyse_file
@@ -23,14 +25,14 @@ from rtcheck.findings import Severity
                    "PatientID must equal the event file's patient_id.")
 @click.option("--who-ps-max", type=click.IntRange(0, 4), default=2, show_default=True,
               help="Highest WHO performance status eligible (paper 2, registry 1).")
-def endpoints(events: str, cutoff: object, output_format: str, plots_dir: str | None,
+def endpoints(events: str, cutoff: datetime, output_format: str, plots_dir: str | None,
               record_paths: tuple[str, ...], who_ps_max: int) -> None:
     """Derive NEST-FS, cPFS, CSS, OS, PSA and toxicity endpoints from EVENTS (CSV or YAML).
 
     Data errors stop with exit 3 and a list naming patient, row and field;
     warnings go to stderr and stay in the output.
     """
-    cut = cutoff.date()  # type: ignore[attr-defined]
+    cut = cutoff.date()
     result = analyse_file(events, cut, record_paths, AnalysisConfig(who_ps_max=who_ps_max))
     for finding in result.findings:
         if finding.severity is not Severity.INFO:

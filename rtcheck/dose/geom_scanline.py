@@ -67,6 +67,29 @@ def ragged_ranges(start: IntArray, count: IntArray) -> tuple[IntArray, IntArray]
     return owner, values
 
 
+def _intervals(
+    edges: Edges, y0: FloatArray, hy: FloatArray, ny: IntArray
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Inside intervals ``[xa, xb)`` of every lattice row: ``(plane, row, xa, xb)``."""
+    empty_i = np.zeros(0, dtype=np.intp)
+    keep = edges.y0 != edges.y1
+    if not keep.any():
+        return empty_i, empty_i, np.zeros(0), np.zeros(0)
+    ex0, ey0, ex1, ey1 = edges.x0[keep], edges.y0[keep], edges.x1[keep], edges.y1[keep]
+    pe = edges.plane[keep]
+    oy, sy, n_rows = y0[pe], hy[pe], ny[pe]
+    r_start = np.clip(np.ceil((np.minimum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
+    r_end = np.clip(np.ceil((np.maximum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
+    edge, row = ragged_ranges(r_start, np.maximum(r_end - r_start, 0))
+    plane = pe[edge]
+    y_row = oy[edge] + row * sy[edge]
+    xc = ex0[edge] + (y_row - ey0[edge]) * (ex1[edge] - ex0[edge]) / (ey1[edge] - ey0[edge])
+    order = np.lexsort((xc, row, plane))
+    plane, row, xc = plane[order], row[order], xc[order]
+    # every (plane, row) holds an even number of crossings: pair them (even-odd rule)
+    return plane[0::2], row[0::2], xc[0::2], xc[1::2]
+
+
 def lattice_inside_planes(
     edges: Edges,
     x0: FloatArray,
@@ -96,25 +119,7 @@ def lattice_inside_planes(
     plane, ix, iy
         Plane, column and row of each inside node, ordered by plane, row, column.
     """
-    empty = np.zeros(0, dtype=np.intp)
-    keep = edges.y0 != edges.y1
-    if not keep.any():
-        return empty, empty, empty
-    ex0, ey0, ex1, ey1 = edges.x0[keep], edges.y0[keep], edges.x1[keep], edges.y1[keep]
-    pe = edges.plane[keep]
-    oy, sy, n_rows = y0[pe], hy[pe], ny[pe]
-    r_start = np.clip(np.ceil((np.minimum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
-    r_end = np.clip(np.ceil((np.maximum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
-    edge, row = ragged_ranges(r_start, np.maximum(r_end - r_start, 0))
-    if row.size == 0:
-        return empty, empty, empty
-    plane = pe[edge]
-    y_row = oy[edge] + row * sy[edge]
-    xc = ex0[edge] + (y_row - ey0[edge]) * (ex1[edge] - ex0[edge]) / (ey1[edge] - ey0[edge])
-    order = np.lexsort((xc, row, plane))
-    plane, row, xc = plane[order], row[order], xc[order]
-    # every (plane, row) holds an even number of crossings: pair them (even-odd rule)
-    p_a, row_a, xa, xb = plane[0::2], row[0::2], xc[0::2], xc[1::2]
+    p_a, row_a, xa, xb = _intervals(edges, y0, hy, ny)
     sx = hx[p_a]
     x_row = x0[p_a] + (np.mod(row_a * row_shift, 1.0) * sx if row_shift else 0.0)
     n_cols = nx[p_a]
@@ -122,6 +127,40 @@ def lattice_inside_planes(
     c_end = np.clip(np.ceil((xb - x_row) / sx), 0, n_cols).astype(np.intp)
     span, ix = ragged_ranges(c_start, np.maximum(c_end - c_start, 0))
     return p_a[span], ix, row_a[span]
+
+
+def strip_samples(
+    edges: Edges, x0: FloatArray, y0: FloatArray, hx: FloatArray, hy: FloatArray,
+    ny: IntArray, row_shift: float,
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """Area samples of each plane's even-odd region, row strip by row strip.
+
+    Every lattice row ``y0 + r hy`` cuts the region into inside intervals
+    ``[xa, xb)``; an interval gets the Kronecker-lattice nodes it contains
+    (columns ``x0 + (c + frac(r row_shift)) hx``), or its mid-point when it
+    contains none, each weighted ``(xb - xa) hy / n``: the area is integrated
+    exactly along x and by the mid-point rule along y, and no thin part of the
+    region is left without samples.
+
+    Returns
+    -------
+    plane, x, y, area_mm2
+        Owner plane, position (mm) and represented area (mm²) of each sample.
+    """
+    p_a, row_a, xa, xb = _intervals(edges, y0, hy, ny)
+    nonzero = xb > xa  # rows through a vertex may give empty intervals
+    p_a, row_a, xa, xb = p_a[nonzero], row_a[nonzero], xa[nonzero], xb[nonzero]
+    sx = hx[p_a]
+    x_row = x0[p_a] + np.mod(row_a * row_shift, 1.0) * sx
+    c_start = np.ceil((xa - x_row) / sx).astype(np.intp)
+    count = np.maximum(np.ceil((xb - x_row) / sx).astype(np.intp) - c_start, 0)
+    none = count == 0
+    n = np.where(none, 1, count)
+    span, c = ragged_ranges(c_start, n)
+    x = np.where(none[span], (xa[span] + xb[span]) / 2, x_row[span] + c * sx[span])
+    plane = p_a[span]
+    y = y0[plane] + row_a[span] * hy[plane]
+    return plane, x, y, ((xb - xa) / n)[span] * hy[plane]
 
 
 def lattice_inside(

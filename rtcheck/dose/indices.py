@@ -68,7 +68,7 @@ _BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 DEFINITIONS: dict[str, tuple[str, str, str]] = {
     "rx_isodose": ("prescription isodose level", "100 · Rx / Dmax (global maximum)",
-                   "isodose line of the prescription (RTOG 0813 §7.2 conventions)"),
+                   "RTOG 0236/0813/0915 convention: Rx isodose typically 60-90 % of Dmax"),
     "rtog_ci": ("RTOG conformity index", "PIV / TV",
                 "Shaw E et al., Int J Radiat Oncol Biol Phys 1993;27:1231-1239"),
     "paddick_ci": ("Paddick conformity index", "TV_PIV² / (TV · PIV)",
@@ -359,6 +359,12 @@ def compute_indices(
     for key, value in (("tv_cc", tv), ("piv_cc", piv), ("piv50_cc", piv50), ("tv_piv_cc", tv_piv)):
         res.append(IndexResult(key, value, "cc"))
     findings.extend(grid_adequacy_findings(ptv.name, geom.volume_cc, grid, is_target=True))
+    if geom.volume_cc > 0 and abs(tv - geom.volume_cc) > 0.05 * geom.volume_cc:
+        findings.append(Finding(
+            "INDEX_TARGET_VOLUME_MISMATCH", Severity.WARNING,
+            f"the lattice target volume {tv:.4g} cc differs from the contour volume "
+            f"{geom.volume_cc:.4g} cc by more than 5 % (target partly outside the dose grid?): "
+            "the indices describe the in-grid part", subject=ptv.name))
     if body is not None and body_geom is None:
         findings.append(Finding("INDEX_BODY_EMPTY", Severity.WARNING,
                                 f"{body.name} has no contours: PIV counted over the whole grid",

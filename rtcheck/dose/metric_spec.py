@@ -175,7 +175,8 @@ class MetricSpec:
             else self.output_unit.value
         space = ""
         if self.space_explicit:
-            space = "@PHYS" if self.dose_space is DoseSpace.PHYSICAL else f"@{self.dose_space.value}"
+            physical = self.dose_space is DoseSpace.PHYSICAL
+            space = "@PHYS" if physical else f"@{self.dose_space.value}"
             if self.alpha_beta_gy is not None:
                 space += f"({self.alpha_beta_gy:g})"
         return f"{prefix}{query}[{out}]{space}"

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
-from rtcheck.dose.geom_scanline import Edges, lattice_inside_planes, ragged_ranges
+from rtcheck.dose.geom_scanline import Edges, ragged_ranges, strip_samples
 from rtcheck.dose.geometry import PlaneSlab, StackGeometry, stack_geometry
 from rtcheck.dose.sample_extremes import slab_extremes
 from rtcheck.dose.sample_grid import GridSampler
@@ -122,7 +122,8 @@ class StructureSamples:
 #: rows/columns, which would turn the DVH into a staircase.
 ANISOTROPY = 4
 _GOLDEN = 0.6180339887498949
-_PLASTIC = 0.7548776662466927
+_PLASTIC = 0.7548776662466927  # 1/ψ and 1/ψ² (ψ plastic number): the R2 sequence
+_PLASTIC2 = 0.5698402909980532
 
 
 @dataclass(frozen=True)
@@ -154,37 +155,46 @@ def _volume_points(
     """Sample positions ``(x, y, z)`` (mm) and volumes (mm³) filling the slabs.
 
     Slab ``p`` is cut into ``n_p = ceil(t_p / h)`` sub-slabs of thickness
-    ``τ_p``; the in-plane lattice has density ``τ_p / h³`` (so that every
-    structure gets about ``V / h³`` samples; at least ``min_plane_samples`` per
-    plane). In-plane point ``i`` sits in sub-slab ``j`` at the stratified height
-    ``lo_p + (j + frac(i ψ)) τ_p`` (ψ: plastic-number fraction), so a dose
-    gradient along z is seen at many heights. Weights are ``A_p t_p / N_p``.
+    ``τ_p``. Every sub-slab's section is sampled strip by strip
+    (:func:`~rtcheck.dose.geom_scanline.strip_samples`) on its own lattice
+    (rows and columns offset by golden-ratio fractions, so that no two
+    sub-slabs share rows: a dose gradient along y or x is seen at many distinct
+    positions), with density ``τ_p / h³`` (every structure gets about ``V / h³``
+    samples; at least ``min_plane_samples`` per section), its areas scaled to
+    the exact section area. Sample ``i`` of sub-slab ``j`` sits at the
+    stratified height ``lo_p + (j + frac(i / ψ)) τ_p`` (ψ: plastic number).
     """
     thick = pl.hi - pl.lo
     n_sub = np.maximum(np.ceil(thick / h - 1e-9), 1).astype(np.intp)
     tau = thick / n_sub
-    hk = np.minimum(np.sqrt(h**3 / tau), np.sqrt(pl.area / min_plane_samples))
+    # virtual planes: one per sub-slab, each with a copy of its plane's edges
+    parent = np.repeat(np.arange(n_sub.size), n_sub)
+    first = np.cumsum(n_sub) - n_sub
+    sub = np.arange(parent.size) - first[parent]
+    e = pl.edges
+    owner, j = ragged_ranges(np.zeros(e.plane.size, dtype=np.intp), n_sub[e.plane])
+    edges = Edges(e.x0[owner], e.y0[owner], e.x1[owner], e.y1[owner], first[e.plane[owner]] + j)
+    hk = np.minimum(np.sqrt(h**3 / tau), np.sqrt(pl.area / min_plane_samples))[parent]
     hx, hy = hk * ANISOTROPY, hk / ANISOTROPY
-    ox = anchor[0] + (np.floor((pl.bbox[:, 0] - anchor[0]) / hx) - 1) * hx
-    oy = anchor[1] + (np.floor((pl.bbox[:, 2] - anchor[1]) / hy) + 0.5) * hy
-    nx = (np.ceil((pl.bbox[:, 1] - ox) / hx) + 1).astype(np.intp)
-    ny = (np.ceil((pl.bbox[:, 3] - oy) / hy) + 1).astype(np.intp)
-    plane, ix, iy = lattice_inside_planes(pl.edges, ox, oy, hx, hy, nx, ny, row_shift=_GOLDEN)
-    x = ox[plane] + (ix + np.mod(iy * _GOLDEN, 1.0)) * hx[plane]
-    y = oy[plane] + iy * hy[plane]
-    empty = np.bincount(plane, minlength=pl.area.size) == 0
-    if empty.any():  # slivers below the lattice resolution: their vertices stand in
-        sliver = empty[pl.edges.plane]
-        x = np.concatenate((x, pl.edges.x0[sliver]))
-        y = np.concatenate((y, pl.edges.y0[sliver]))
-        plane = np.concatenate((plane, pl.edges.plane[sliver]))
-    count = np.bincount(plane, minlength=pl.area.size)
-    point, j = ragged_ranges(np.zeros(plane.size, dtype=np.intp), n_sub[plane])
-    p = plane[point]
-    z = pl.lo[p] + (j + np.mod((point + 1) * _PLASTIC, 1.0)) * tau[p]
+    v = np.arange(parent.size)
+    oy = anchor[1] + (np.floor((pl.bbox[parent, 2] - anchor[1]) / hy) + np.mod(v * _GOLDEN, 1)) * hy
+    ox = anchor[0] + np.mod(v * _PLASTIC2, 1.0) * hx
+    ny = (np.ceil((pl.bbox[parent, 3] - oy) / hy) + 1).astype(np.intp)
+    vp, x, y, a = strip_samples(edges, ox, oy, hx, hy, ny, _GOLDEN)
+    total = np.bincount(vp, weights=a, minlength=parent.size)
+    empty = total <= 0
+    if empty.any():  # slivers between two rows: their vertices stand in
+        sliver = empty[edges.plane]
+        x = np.concatenate((x, edges.x0[sliver]))
+        y = np.concatenate((y, edges.y0[sliver]))
+        vp = np.concatenate((vp, edges.plane[sliver]))
+        a = np.concatenate((a, np.ones(int(sliver.sum()))))
+        total = np.bincount(vp, weights=a, minlength=parent.size)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w_plane = pl.area * thick / (count * n_sub)
-    return x[point], y[point], z, w_plane[p]
+        scale = np.where(total > 0, (pl.area * tau)[parent] / total, 0.0)
+    p = parent[vp]
+    z = pl.lo[p] + (sub[vp] + np.mod(np.arange(1, vp.size + 1) * _PLASTIC, 1.0)) * tau[p]
+    return x, y, z, a * scale[vp]
 
 
 def _outside_finding(name: str, outside_cc: float, volume_cc: float) -> Finding:

@@ -50,7 +50,9 @@ class DvhSettings:
         step is chosen as ``h = (V / n)^(1/3)`` with ``n`` between
         ``min_samples`` and ``max_samples`` so that small structures get at
         least ``min_samples`` points (a 0.1 cc structure is sampled at
-        ~0.13 mm with the default).
+        ~0.22 mm with the default). The samples are stratified (see
+        :mod:`rtcheck.dose.sampling`), so that 10 000 of them resolve the
+        analytical benchmarks' D1 %..D99 % to better than 0.1 %.
     max_samples
         Upper bound of the number of samples of one structure (bounded memory
         and time for BODY-sized structures, whose step then grows beyond
@@ -80,8 +82,8 @@ class DvhSettings:
     """
 
     end_cap: EndCap = EndCap.HALF_SLICE
-    min_samples: int = 60_000
-    max_samples: int = 100_000
+    min_samples: int = 10_000
+    max_samples: int = 50_000
     max_step_mm: float = 1.0
     min_plane_samples: int = 200
     gap_factor: float = 1.5

@@ -5,9 +5,10 @@ time-to-event endpoint; univariate and multivariate Cox regression.
 
 * Kaplan–Meier (:class:`lifelines.KaplanMeierFitter`) on durations in months
   (``duration_days / 30.4375``). The 95 % confidence band is lifelines' exponential
-  Greenwood ("log(-log)") interval; the median's 95 % CI is where the band's lower
-  and upper curves first reach 0.5 (:func:`lifelines.utils.median_survival_times`);
-  ``None`` means not reached.
+  Greenwood ("log(-log)") interval. The median is the first time S(t) <= 0.5 and its
+  95 % CI the first times the band's lower and upper curves reach 0.5 (as
+  :func:`lifelines.utils.median_survival_times`, with a 1e-9 tolerance for lifelines'
+  floating-point ties, see :func:`first_time_at_or_below`); ``None`` means not reached.
 * Survival at 12 and 24 months is the step function at that time; the number at
   risk at a time ``t`` counts patients whose duration is >= ``t``.
 * Cox (:class:`lifelines.CoxPHFitter`, Efron ties, no penalty): one univariate
@@ -28,13 +29,25 @@ import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from lifelines.utils import median_survival_times
 
 from rtcheck.events.endpoints import EndpointResult
 from rtcheck.findings import Finding, Severity
 
 LANDMARK_MONTHS = (12.0, 24.0)
+TIE_TOLERANCE = 1e-9  #: see first_time_at_or_below
 AT_RISK_MONTHS = (0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0)
+
+
+def first_time_at_or_below(curve: pd.Series, level: float = 0.5) -> float:
+    """First time at which ``curve`` is <= ``level`` (``inf`` if never).
+
+    lifelines builds S(t) from sums of logarithms, so a survival that is exactly 0.5
+    (9 events among 18 patients) comes out as 0.5000000000000002 and
+    ``median_survival_time_`` then skips to the next event time; a tolerance of
+    ``TIE_TOLERANCE`` restores the textbook "first time S(t) <= 0.5".
+    """
+    hit = curve.index[curve.to_numpy() <= level + TIE_TOLERANCE]
+    return float(hit[0]) if len(hit) else math.inf
 
 
 def _finite(x: float) -> float | None:
@@ -67,10 +80,11 @@ def kaplan_meier(endpoint: str, results: Sequence[EndpointResult]) -> KmSummary:
     if not results:
         raise ValueError(f"no patient has the endpoint {endpoint}")
     kmf = km_fit(results, endpoint)
-    ci = median_survival_times(kmf.confidence_interval_)
-    lower, upper = (float(v) for v in np.asarray(ci).ravel()[:2])
     sf = kmf.survival_function_.iloc[:, 0]
     band = kmf.confidence_interval_
+    median = first_time_at_or_below(sf)
+    lower = first_time_at_or_below(band.iloc[:, 0])
+    upper = first_time_at_or_below(band.iloc[:, 1])
     landmarks = []
     durations = np.array([r.duration_months for r in results])
     for t in LANDMARK_MONTHS:
@@ -83,7 +97,7 @@ def kaplan_meier(endpoint: str, results: Sequence[EndpointResult]) -> KmSummary:
         endpoint=endpoint,
         n=len(results),
         n_events=sum(r.event_observed for r in results),
-        median_months=_finite(kmf.median_survival_time_),
+        median_months=_finite(median),
         median_ci_lower_months=_finite(lower),
         median_ci_upper_months=_finite(upper),
         survival_at=tuple(landmarks),

@@ -181,6 +181,13 @@ def _case_report(
         findings.append(Finding("DVH_FRACTION_DOSE_AS_STORED", Severity.WARNING,
                                 "the dose is one FRACTION and no plan gives the number of "
                                 "fractions: DVHs are of the dose as stored", subject=case.label))
+    if as_stored and source == "plan":
+        # the plan's total prescription cannot be compared with one stored fraction
+        rx, source = None, ""
+        findings.append(Finding("DVH_RX_NOT_APPLICABLE", Severity.WARNING,
+                                "the plan's total prescription does not apply to a single-FRACTION "
+                                "dose: % of Rx is not evaluated (give --rx-gy for the stored "
+                                "dose)", subject=case.label))
     if names:
         wanted, found = names, [ss.by_name(nm) for nm in names]
         computed = compute_dvhs(ss, grid, settings, [s.name for s in found if s is not None])
