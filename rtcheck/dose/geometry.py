@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rtcheck.dicom.model import FloatArray, Structure
-from rtcheck.dose.geom_scanline import points_inside
+from rtcheck.dose.geom_scanline import Edges
 from rtcheck.dose.settings import EndCap
 from rtcheck.findings import Finding, Severity
 
@@ -57,19 +57,29 @@ def polygon_area_mm2(points_xy_mm: FloatArray) -> float:
 
 
 def even_odd_area_mm2(polygons: tuple[FloatArray, ...]) -> float:
-    """Exact area (mm²) of the even-odd union of non-crossing polygons."""
-    areas = [polygon_area_mm2(p) for p in polygons]
-    if len(polygons) <= 1:
-        return areas[0] if areas else 0.0
-    total = 0.0
-    for i, (poly, area) in enumerate(zip(polygons, areas, strict=True)):
-        if area == 0.0:
-            continue
-        others = tuple(p for j, p in enumerate(polygons) if j != i)
-        probe = poly[:1]
-        depth = sum(bool(points_inside(probe[:, 0], probe[:, 1], (o,))[0]) for o in others)
-        total += area if depth % 2 == 0 else -area
-    return max(total, 0.0)
+    """Exact area (mm²) of the even-odd union of non-crossing polygons.
+
+    Each polygon counts ``(-1)^depth`` times its area, ``depth`` being the number
+    of other polygons containing its first vertex (crossing-number test of all
+    first vertices against all edges at once).
+    """
+    polys = [p for p in polygons if p.shape[0] >= 3]
+    areas = np.array([polygon_area_mm2(p) for p in polys])
+    if len(polys) <= 1:
+        return float(areas.sum())
+    edges = Edges.of_planes([polys])
+    owner = np.repeat(np.arange(len(polys)), [p.shape[0] for p in polys])
+    probe = np.array([p[0] for p in polys])
+    x, y = probe[:, :1], probe[:, 1:]
+    spans = (np.minimum(edges.y0, edges.y1) <= y) & (y < np.maximum(edges.y0, edges.y1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xc = edges.x0 + (y - edges.y0) * (edges.x1 - edges.x0) / (edges.y1 - edges.y0)
+    crossing = (spans & (x < xc)).astype(np.intp)
+    starts = np.searchsorted(owner, np.arange(len(polys)))
+    parity = np.add.reduceat(crossing, starts, axis=1) % 2
+    np.fill_diagonal(parity, 0)
+    sign = np.where(parity.sum(axis=1) % 2 == 0, 1.0, -1.0)
+    return max(float(np.dot(sign, areas)), 0.0)
 
 
 @dataclass(frozen=True)

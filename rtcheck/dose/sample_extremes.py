@@ -39,17 +39,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class _Candidates:
-    """Nodes whose dose lies outside ``[dmin0, dmax0]`` and the voxel cells touching them.
+    """Nodes whose dose lies outside ``[dmin0, dmax0]`` (``mask``, relative to ``origin``).
 
-    ``cells[k, j, i]`` (relative to ``origin``) is True when a corner of the
-    cell whose lower corner is node ``origin + (k, j, i)`` is a candidate node.
+    ``columns[j, i]`` is True when a candidate node lies in any frame at one of
+    the four in-plane corners of the cell column whose lower corner is
+    ``origin + (j, i)``: a cheap first filter before the 3-D corner test.
     """
 
     k: IntArray
     j: IntArray
     i: IntArray
     origin: tuple[int, int, int]
-    cells: npt.NDArray[np.bool_]
+    mask: npt.NDArray[np.bool_]
+    columns: npt.NDArray[np.bool_]
 
     @classmethod
     def find(cls, sampler: GridSampler, extent: Sequence[float], dmin0: float, dmax0: float
@@ -63,22 +65,40 @@ class _Candidates:
             bounds.append((a0, a1))
         (ia, ib), (ja, jb), (ka, kb) = bounds
         sub = g.dose_gy[ka:kb, ja:jb, ia:ib]
-        mask = (sub > dmax0) | (sub < dmin0)
+        mask = sub > dmax0
+        if dmin0 > g.dose_gy.min():
+            mask |= sub < dmin0
         k, j, i = np.nonzero(mask)
-        cells = mask.copy()
-        cells[:-1] |= mask[1:]
-        cells[:, :-1] |= cells[:, 1:].copy()
-        cells[:, :, :-1] |= cells[:, :, 1:].copy()
-        return cls(k + ka, j + ja, i + ia, (ka, ja, ia), cells)
+        columns = np.zeros(mask.shape[1:], dtype=bool)
+        for dj in (0, 1):
+            for di in (0, 1):
+                columns[np.maximum(j - dj, 0), np.maximum(i - di, 0)] = True
+        return cls(k + ka, j + ja, i + ia, (ka, ja, ia), mask, columns)
+
+    def _rel(self, values: IntArray, axis: int) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+        rel = values - self.origin[axis]
+        return rel, (rel >= 0) & (rel < self.mask.shape[axis] - 1)
+
+    def column_flags(self, j0: IntArray, i0: IntArray) -> npt.NDArray[np.bool_]:
+        """True for the cell columns (lower-corner node indices) touching a candidate."""
+        (rj, okj), (ri, oki) = self._rel(j0, 1), self._rel(i0, 2)
+        ok = okj & oki
+        flags = np.ones(j0.shape, dtype=bool)  # outside the crop: evaluate to be safe
+        flags[ok] = self.columns[rj[ok], ri[ok]]
+        return flags
 
     def cell_flags(self, k0: IntArray, j0: IntArray, i0: IntArray) -> npt.NDArray[np.bool_]:
-        """True for the cells (lower-corner node indices) touching a candidate node."""
-        rel = [v - o for v, o in zip((k0, j0, i0), self.origin, strict=True)]
-        ok = np.ones(k0.shape, dtype=bool)
-        for r, n in zip(rel, self.cells.shape, strict=True):
-            ok &= (r >= 0) & (r < n)
-        flags = np.ones(k0.shape, dtype=bool)  # outside the crop: evaluate to be safe
-        flags[ok] = self.cells[rel[0][ok], rel[1][ok], rel[2][ok]]
+        """True for the cells (lower-corner node indices) having a candidate corner."""
+        (rk, okk), (rj, okj), (ri, oki) = self._rel(k0, 0), self._rel(j0, 1), self._rel(i0, 2)
+        ok = okk & okj & oki
+        flags = np.ones(k0.shape, dtype=bool)
+        rk, rj, ri = rk[ok], rj[ok], ri[ok]
+        hit = np.zeros(rk.shape, dtype=bool)
+        for dk in (0, 1):
+            for dj in (0, 1):
+                for di in (0, 1):
+                    hit |= self.mask[rk + dk, rj + dj, ri + di]
+        flags[ok] = hit
         return flags
 
 
@@ -152,8 +172,10 @@ def slab_extremes(
     ex, ey, ep = densify_edges(edges, edge_step_mm)
     zb0, zb1 = sampler.z_bounds
     z_lo, z_hi = np.maximum(lo, zb0), np.minimum(hi, zb1)
-    keep = sampler.inside_xy(ex, ey) & (z_hi >= z_lo)[ep]
-    ex, ey, ep = ex[keep], ey[keep], ep[keep]
+    i0, _ = uniform_axis(ex, g.x_mm)
+    j0, _ = uniform_axis(ey, g.y_mm)
+    keep = sampler.inside_xy(ex, ey) & (z_hi >= z_lo)[ep] & cand.column_flags(j0, i0)
+    ex, ey, ep, i0, j0 = ex[keep], ey[keep], ep[keep], i0[keep], j0[keep]
     if ep.size:
         ka = np.searchsorted(g.z_mm, z_lo, side="left")
         kb = np.searchsorted(g.z_mm, z_hi, side="right")
@@ -164,9 +186,7 @@ def slab_extremes(
         k_list, _ = sampler.z_weights(z_list)
         point, idx = ragged_ranges(np.zeros(ep.size, dtype=np.intp), n_z[ep])
         z_at = z_start[ep[point]] + idx
-        i0, _ = uniform_axis(ex[point], g.x_mm)
-        j0, _ = uniform_axis(ey[point], g.y_mm)
-        hot = cand.cell_flags(k_list[z_at], j0, i0)
+        hot = cand.cell_flags(k_list[z_at], j0[point], i0[point])
         point, z_at = point[hot], z_at[hot]
         values.append(sampler.trilinear(ex[point], ey[point], z_list[z_at]))
     lo_v = [float(v.min()) for v in values if v.size]
