@@ -35,14 +35,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
 import pydicom.dicomio
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rtcheck.dicom import load  # noqa: E402
-from rtcheck.dose.engine import StructureDVH, compute_dvhs  # noqa: E402
+from rtcheck.dicom.model import DoseGrid, EmbeddedDVH  # noqa: E402
+from rtcheck.dose.engine import StructureDVH, compute_dvh, compute_dvhs  # noqa: E402
+from tests.analytic_shapes import ContourStack, make_grid  # noqa: E402
+from tests.test_dvh_analytical import SHAPES, Z_REF, dose_model  # noqa: E402
 
 pydicom.dicomio.read_file = pydicom.dcmread  # type: ignore[attr-defined]
 from dicompylercore import dvhcalc  # noqa: E402
@@ -80,6 +87,26 @@ def dicompyler_metrics(h: Any) -> dict[str, float]:
         out[f"D{p}"] = float(h.dose_constraint(p).value)
     if h.volume >= 0.03:
         out["D0.03cc"] = float(h.dose_constraint(0.03, "cc").value)
+    return out
+
+
+def embedded_metrics(e: EmbeddedDVH) -> dict[str, float]:
+    """Metrics of a TPS DVH stored in the RTDOSE (cumulative, bin edges in Gy)."""
+    edges, vol = e.dose_edges_gy, e.volume_cc
+    total = float(vol[0])
+    if total <= 0:
+        return {}
+    width = float(edges[1] - edges[0]) if edges.size > 1 else 0.0
+    positive = np.flatnonzero(vol > 1e-9 * total)
+    below = np.flatnonzero(vol < total * (1 - 1e-9))
+    diff = -np.diff(np.append(vol, 0.0))
+    out = {"V": total, "Dmax": float(edges[positive[-1]] + width),
+           "Dmin": float(edges[below[0]]) if below.size else 0.0,
+           "Dmean": float(np.dot(diff, edges + width / 2) / total)}
+    for p in (99, 95, 5, 1):
+        out[f"D{p}"] = float(np.interp(total * p / 100, vol[::-1], edges[::-1]))
+    if total >= 0.03:
+        out["D0.03cc"] = float(np.interp(0.03, vol[::-1], edges[::-1]))
     return out
 
 
@@ -147,25 +174,109 @@ def bench_case(folder: Path, repeat: int, interp: bool) -> dict[str, float]:
         print(f"dicompyler interpolated ({label}): {t_dci:.3f} s -> rtcheck is "
               f"{t_dci / t_rt:.1f}x faster {note}")
         timings["dicompyler_interp"] = t_dci
-    print("per structure: rtcheck value [dicompyler default - rtcheck | interpolated - rtcheck]"
-          " (cc, Gy)")
+    tps = {e.roi_number: embedded_metrics(e) for e in dose.embedded_dvhs}
+    print("per structure: rtcheck value [dicompyler default - rtcheck | interpolated - rtcheck"
+          + (" | TPS DVH in the RTDOSE - rtcheck" if tps else "") + "] (cc, Gy)")
     for d in dvhs:
         rt = rtcheck_metrics(d)
         codes = ",".join(f.code for f in d.findings)
         print(f"  {d.name[:18]:18s} {codes}")
         if not rt:
             continue
-        a, b = dc.get(d.roi_number, {}), dci.get(d.roi_number, {})
+        others = [dc.get(d.roi_number, {}), dci.get(d.roi_number, {})]
+        if tps:
+            others.append(tps.get(d.roi_number, {}))
         cells = []
         for m in METRICS:
-            if m not in rt:
-                continue
-            da = fmt(a[m] - rt[m]) if m in a else "-"
-            db = fmt(b[m] - rt[m]) if m in b else "-"
-            cells.append(f"{m} {fmt(rt[m])} [{da}|{db}]")
+            if m in rt:
+                deltas = "|".join(fmt(o[m] - rt[m]) if m in o else "-" for o in others)
+                cells.append(f"{m} {fmt(rt[m])} [{deltas}]")
         print("    " + "  ".join(cells[:5]))
         print("    " + "  ".join(cells[5:]))
     return timings
+
+
+def _new_dataset(sop_class: str, modality: str) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.Modality = modality
+    return ds
+
+
+def _dicom_pair(stack: ContourStack, grid: DoseGrid) -> tuple[Dataset, Dataset]:
+    """Minimal in-memory RTSTRUCT (one ROI) and RTDOSE (uint32) for dicompyler-core."""
+    ss = _new_dataset("1.2.840.10008.5.1.4.1.1.481.3", "RTSTRUCT")
+    roi = Dataset()
+    roi.ROINumber, roi.ROIName = 1, "shape"
+    ss.StructureSetROISequence = DicomSequence([roi])
+    contours = []
+    for z, sec in stack.planes:
+        c = Dataset()
+        c.ContourGeometricType = "CLOSED_PLANAR"
+        pts = sec.polygon()
+        c.NumberOfContourPoints = len(pts)
+        c.ContourData = [float(v) for xy in pts for v in (xy[0], xy[1], z)]
+        contours.append(c)
+    rc = Dataset()
+    rc.ReferencedROINumber, rc.ROIDisplayColor = 1, [255, 0, 0]
+    rc.ContourSequence = DicomSequence(contours)
+    ss.ROIContourSequence = DicomSequence([rc])
+    obs = Dataset()
+    obs.ReferencedROINumber, obs.RTROIInterpretedType = 1, "ORGAN"
+    ss.RTROIObservationsSequence = DicomSequence([obs])
+    rd = _new_dataset("1.2.840.10008.5.1.4.1.1.481.2", "RTDOSE")
+    nz, ny, nx = grid.shape
+    scale = 1e-6
+    rd.ImagePositionPatient = [float(grid.x_mm[0]), float(grid.y_mm[0]), float(grid.z_mm[0])]
+    rd.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    rd.PixelSpacing = [float(grid.y_mm[1] - grid.y_mm[0]), float(grid.x_mm[1] - grid.x_mm[0])]
+    rd.GridFrameOffsetVector = [float(z - grid.z_mm[0]) for z in grid.z_mm]
+    rd.Rows, rd.Columns, rd.NumberOfFrames = ny, nx, nz
+    rd.SamplesPerPixel, rd.PhotometricInterpretation = 1, "MONOCHROME2"
+    rd.BitsAllocated, rd.BitsStored, rd.HighBit, rd.PixelRepresentation = 32, 32, 31, 0
+    rd.DoseUnits, rd.DoseType, rd.DoseSummationType = "GY", "PHYSICAL", "PLAN"
+    rd.DoseGridScaling = scale
+    rd.PixelData = np.round(grid.dose_gy / scale).astype("<u4").tobytes()
+    return ss, rd
+
+
+ANALYTIC = [("sphere_0.52cc", 2.0, "lin_z", 2.5), ("sphere_0.52cc", 3.0, "gauss", 3.0),
+            ("cylz_0.40cc", 2.0, "lin_y", 2.5), ("conez_0.45cc", 1.0, "lin_z", 2.0),
+            ("coney_0.45cc", 3.0, "lin_y", 3.0), ("sphere_14cc", 3.0, "lin_y", 2.5),
+            ("cyly_13.6cc", 2.0, "lin_z", 3.0), ("conez_12cc", 3.0, "gauss", 2.5)]
+
+
+def bench_analytic() -> None:
+    """rtcheck and dicompyler against closed-form truth (tests/analytic_shapes.py)."""
+    print("\n== analytical shapes (truth: contour-defined object with half-slice end caps)")
+    print("   |relative error| % of rtcheck / dicompyler default / dicompyler interpolated")
+    worst: dict[str, list[float]] = {m: [0.0, 0.0, 0.0] for m in METRICS}
+    for name, spacing, kind, grid_mm in ANALYTIC:
+        stack = ContourStack(SHAPES[name], spacing, Z_REF)
+        dose = dose_model(kind, stack)
+        grid = make_grid(dose, stack.extent(), grid_mm)
+        t = stack.truth(dose)
+        truth = {"V": t["volume"], "Dmin": t["Dmin"], "Dmax": t["Dmax"], "Dmean": t["Dmean"],
+                 "D99": t["D99%"], "D95": t["D95%"], "D5": t["D5%"], "D1": t["D1%"],
+                 "D0.03cc": t["D0.03cc"]}
+        rt = rtcheck_metrics(compute_dvh(stack.structure(), grid))
+        ss, rd = _dicom_pair(stack, grid)
+        _, dc, _ = run_dicompyler(ss, rd, [1])
+        _, dci, _ = run_dicompyler(ss, rd, [1], use_structure_extents=True,
+                                   interpolation_segments_between_planes=2)
+        cells = []
+        for m in METRICS:
+            errs = [abs(r[m] - truth[m]) / abs(truth[m]) * 100 if m in r else math.inf
+                    for r in (rt, dc[1], dci[1])]
+            worst[m] = [max(a, b) for a, b in zip(worst[m], errs, strict=True)]
+            cells.append(f"{m} " + "/".join(f"{e:.2g}" for e in errs))
+        print(f"  {name} s={spacing:g} {kind} grid {grid_mm:g} mm:")
+        print("    " + "  ".join(cells))
+    print("  worst: " + "  ".join(f"{m} " + "/".join(f"{e:.2g}" for e in w)
+                                  for m, w in worst.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if not folders:
         print("no case folders found")
         return 1
+    if not args.cases:
+        bench_analytic()
     totals: dict[str, float] = {}
     for folder in folders:
         for key, value in bench_case(folder, args.repeat, not args.no_interp).items():

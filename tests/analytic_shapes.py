@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize, special
 
-from rtcheck.dicom.model import Contour, DoseGrid, FloatArray, Structure
+from rtcheck.dicom.model import Contour, DoseGrid, DoseSummationType, FloatArray, Structure
 
 N_GON = 360
 GON_RADIUS_FACTOR = math.sqrt(N_GON * math.sin(2 * math.pi / N_GON) / (2 * math.pi))
@@ -190,18 +190,30 @@ class Dose:
 
 
 class ContourStack:
-    """A shape contoured on planes ``z_ref + k s``, with half-slice end caps."""
+    """A shape contoured on planes ``z_ref + k s``, with half-slice end caps.
 
-    def __init__(self, shape: Shape, spacing_mm: float, z_ref: float):
+    With ``pattern`` the plane spacings cycle through ``s * pattern`` instead
+    (non-uniform spacing): each plane owns the slab between the mid-points to
+    its neighbours, the end planes half the spacing to their neighbour beyond.
+    """
+
+    def __init__(self, shape: Shape, spacing_mm: float, z_ref: float,
+                 pattern: tuple[float, ...] = (1.0,)):
         self.shape = shape
         self.s = spacing_mm
-        lo = shape.centre[2] - max(shape.R, shape.H) - spacing_mm
-        k = np.arange(math.floor((lo - z_ref) / spacing_mm), math.ceil(-lo / spacing_mm) + 200)
-        planes = [(float(z), shape.section(float(z))) for z in z_ref + k * spacing_mm]
+        start = shape.centre[2] - max(shape.R, shape.H) - spacing_mm
+        steps = np.resize(np.asarray(pattern) * spacing_mm, 2000)
+        zs = z_ref + math.floor((start - z_ref) / spacing_mm) * spacing_mm + np.concatenate(
+            ([0.0], np.cumsum(steps)))
+        zs = zs[zs < shape.centre[2] + max(shape.R, shape.H) + spacing_mm]
+        planes = [(float(z), shape.section(float(z))) for z in zs]
         self.planes: list[tuple[float, Section]] = [(z, sec) for z, sec in planes if sec]
         self.z = np.array([z for z, _ in self.planes])
-        self.lo = self.z - spacing_mm / 2
-        self.hi = self.z + spacing_mm / 2
+        d = np.diff(self.z)
+        mids = (self.z[:-1] + self.z[1:]) / 2
+        self.lo = np.concatenate(([self.z[0] - (d[0] if d.size else spacing_mm) / 2], mids))
+        self.hi = np.concatenate((mids, [self.z[-1] + (d[-1] if d.size else spacing_mm) / 2]))
+        self.t = self.hi - self.lo
         self.areas = np.array([sec.area() for _, sec in self.planes])
 
     def structure(self, name: str = "shape") -> Structure:
@@ -210,7 +222,7 @@ class ContourStack:
 
     @property
     def volume_mm3(self) -> float:
-        return float(self.areas.sum() * self.s)
+        return float(np.sum(self.areas * self.t))
 
     def extent(self) -> tuple[float, float, float, float, float, float]:
         polys = np.concatenate([sec.polygon() for _, sec in self.planes])
@@ -220,19 +232,20 @@ class ContourStack:
     # ------------------------------------------------------------- truth
     def volume_above(self, dose: Dose, d: float) -> float:
         """Volume (mm³) receiving at least ``d`` Gy."""
-        cx, cy, cz = dose.centre
+        _, cy, cz = dose.centre
         if dose.kind == "lin_z":
             zt = cz + (d - dose.D0) / dose.g
-            return float(np.sum(self.areas * np.clip(self.hi - np.maximum(self.lo, zt), 0, self.s)))
+            return float(np.sum(self.areas * np.clip(self.hi - np.maximum(self.lo, zt), 0, self.t)))
         if dose.kind == "lin_y":
             yt = cy + (d - dose.D0) / dose.g
-            return self.s * sum(sec.area_above(yt) for _, sec in self.planes)
+            return sum(t * sec.area_above(yt)
+                       for t, (_, sec) in zip(self.t, self.planes, strict=True))
         rho2 = 2 * dose.g**2 * math.log(dose.D0 / d) if d < dose.D0 else 0.0
         return sum(_disc_gauss_volume(sec.a, rho2, lo - cz, hi - cz)
                    for (_, sec), lo, hi in zip(self.planes, self.lo, self.hi, strict=True))
 
     def dose_range(self, dose: Dose) -> tuple[float, float]:
-        cx, cy, cz = dose.centre
+        _, cy, cz = dose.centre
         if dose.kind == "lin_z":
             return dose.D0 + dose.g * (self.lo[0] - cz), dose.D0 + dose.g * (self.hi[-1] - cz)
         if dose.kind == "lin_y":
@@ -244,18 +257,21 @@ class ContourStack:
         return dose.D0 * math.exp(-far2 / (2 * dose.g**2)), dose.D0
 
     def mean_dose(self, dose: Dose) -> float:
-        cx, cy, cz = dose.centre
+        _, cy, cz = dose.centre
         v = self.volume_mm3
         if dose.kind == "lin_z":
-            return dose.D0 + dose.g * float(np.sum(self.areas * self.s * (self.z - cz))) / v
+            mid = (self.lo + self.hi) / 2
+            return dose.D0 + dose.g * float(np.sum(self.areas * self.t * (mid - cz))) / v
         if dose.kind == "lin_y":
-            moment = self.s * sum(sec.y_moment() for _, sec in self.planes)
+            moment = sum(t * sec.y_moment()
+                         for t, (_, sec) in zip(self.t, self.planes, strict=True))
             return dose.D0 + dose.g * (moment / v - cy)
         sig = dose.g
         total = 0.0
         for (_, sec), lo, hi in zip(self.planes, self.lo, self.hi, strict=True):
+            root2 = sig * math.sqrt(2)
             zpart = sig * math.sqrt(math.pi / 2) * (
-                special.erf((hi - cz) / (sig * math.sqrt(2))) - special.erf((lo - cz) / (sig * math.sqrt(2))))
+                special.erf((hi - cz) / root2) - special.erf((lo - cz) / root2))
             total += 2 * math.pi * sig**2 * (1 - math.exp(-sec.a**2 / (2 * sig**2))) * zpart
         return dose.D0 * total / v
 
@@ -309,6 +325,6 @@ def make_grid(
             zs.append(zs[-1] + float(z_spacings[i % len(z_spacings)]))
             i += 1
         axes[2] = np.array(zs)
-    x, y, z = axes
+    x, y, z = (np.asarray(a, dtype=np.float64) for a in axes)
     Z, Y, X = np.meshgrid(z, y, x, indexing="ij")
-    return DoseGrid(x, y, z, dose(X, Y, Z), "PHYSICAL", "PLAN", "1.2.3", "1.2.3.4")
+    return DoseGrid(x, y, z, dose(X, Y, Z), "PHYSICAL", DoseSummationType.PLAN, "1.2.3", "1.2.3.4")

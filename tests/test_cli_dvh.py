@@ -272,3 +272,14 @@ def test_structure_partly_outside_the_grid_is_not_evaluated():
     assert any(f.code == "STRUCTURE_OUTSIDE_DOSE_GRID" for f in part.findings)
     assert "NOT EVALUATED HalfOut Max[Gy]" in render_text(report)
     assert render_csv(report).splitlines()[2].startswith("mem,HalfOut,2,")
+
+
+def test_partial_structure_statistics_are_marked_in_text() -> None:
+    """Min/mean/max of a structure only partly inside the dose grid are starred, never bare."""
+    result = run("dvh", str(FIXTURES / "spine_grid_misses_oar"), "--structure", "SpinalCord",
+                 "--structure", "PTV", "--no-indices")
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line[:3] in ("Spi", "PTV")}
+    assert rows["SpinalCord"].count("*") == 3
+    assert "*" not in rows["PTV"]
+    assert "* incomplete DVH" in result.stdout

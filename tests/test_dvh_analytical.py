@@ -1,7 +1,8 @@
 """rtcheck DVHs against closed-form truth (Nelms et al. 2015 style benchmarks).
 
 Spheres, cylinders and cones of two sizes each (one below 1 cc), axis along z
-and along y, contoured every 1, 2 and 3 mm on planes not aligned with the
+and along y, contoured every 1, 2 and 3 mm (and with non-uniform 1/2/2.5 mm
+spacing) on planes not aligned with the
 shape's centre; dose grids of 1, 2.5 and 3 mm whose nodes are offset from the
 structure by fractions of a voxel; linear dose gradients along SI (z) and AP
 (y) and a spherically symmetric Gaussian fall-off. Expected values are those of
@@ -112,13 +113,30 @@ def test_non_uniform_dose_planes(name: str) -> None:
         assert got[m] == pytest.approx(truth[m], rel=TOLERANCE), m
 
 
+@pytest.mark.parametrize("dose_kind", DOSES)
+@pytest.mark.parametrize("name", ["sphere_0.52cc", "conez_0.45cc", "sphere_14cc", "cylz_13.6cc"])
+def test_non_uniform_contour_spacing(name: str, dose_kind: str) -> None:
+    """Contour planes 1, 2 and 2.5 mm apart in turn (each plane owns the slab between
+    the mid-points to its neighbours), on a 2.5 mm dose grid."""
+    stack = ContourStack(SHAPES[name], 1.0, Z_REF, pattern=(1.0, 2.0, 2.5))
+    assert len(set(np.round(np.diff(stack.z), 6))) == 3
+    dose = dose_model(dose_kind, stack)
+    grid = make_grid(dose, stack.extent(), 2.5)
+    result = compute_dvh(stack.structure(name), grid)
+    assert not result.findings  # 2.5 mm is within gap_factor × the 2 mm median spacing
+    got, truth = measured(result), stack.truth(dose)
+    for m in METRICS:
+        assert got[m] == pytest.approx(truth[m], rel=TOLERANCE), m
+
+
 @pytest.mark.parametrize("name", ["sphere_0.52cc", "cylz_13.6cc", "coney_12cc"])
 def test_volume_without_end_caps(name: str) -> None:
     """EndCap.NONE: the end planes own only the inner half slab."""
     stack = ContourStack(SHAPES[name], 2.0, Z_REF)
     grid = make_grid(dose_model("lin_z", stack), stack.extent(), 2.5)
     result = compute_dvh(stack.structure(), grid, DvhSettings(end_cap=EndCap.NONE))
-    expected = (stack.areas.sum() - (stack.areas[0] + stack.areas[-1]) / 2) * stack.s / 1000
+    expected = float(np.sum(stack.areas * stack.t)
+                     - (stack.areas[0] + stack.areas[-1]) * stack.s / 2) / 1000
     assert result.volume_cc == pytest.approx(expected, rel=2e-4)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtcheck.dicom.model import Contour, DoseGrid, Structure
+from rtcheck.dicom.model import Contour, DoseGrid, DoseSummationType, Structure
 from rtcheck.dose.engine import compute_dvh
 from rtcheck.dose.settings import DvhSettings
 
@@ -47,7 +47,8 @@ def structures(draw: st.DrawFn) -> Structure:
 def _grid(dose: np.ndarray, spacing: float, origin: tuple[float, float, float]) -> DoseGrid:
     nz, ny, nx = dose.shape
     axes = [origin[i] + spacing * np.arange(n) for i, n in enumerate((nx, ny, nz))]
-    return DoseGrid(axes[0], axes[1], axes[2], dose, "PHYSICAL", "PLAN", "1.2", "1.2.3")
+    return DoseGrid(axes[0], axes[1], axes[2], dose, "PHYSICAL", DoseSummationType.PLAN,
+                    "1.2", "1.2.3")
 
 
 @settings(max_examples=30, deadline=None)
@@ -81,7 +82,7 @@ def test_volume_invariant_to_shift_in_uniform_dose(structure: Structure, dx: flo
     grid = _grid(np.full((30, 30, 30), level), 2.0, (-30.0, -30.0, -30.0))
     shifted = Structure(
         roi_number=1, name="shifted",
-        contours=tuple(Contour(c.z_mm + dz, c.points_xy_mm + [dx, dy])
+        contours=tuple(Contour(c.z_mm + dz, c.points_xy_mm + np.array([dx, dy]))
                        for c in structure.contours))
     a = compute_dvh(structure, grid, FAST)
     b = compute_dvh(shifted, grid, FAST)

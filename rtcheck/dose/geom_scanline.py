@@ -81,10 +81,16 @@ def _intervals(
     r_start = np.clip(np.ceil((np.minimum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
     r_end = np.clip(np.ceil((np.maximum(ey0, ey1) - oy) / sy), 0, n_rows).astype(np.intp)
     edge, row = ragged_ranges(r_start, np.maximum(r_end - r_start, 0))
+    if row.size == 0:
+        return empty_i, empty_i, np.zeros(0), np.zeros(0)
     plane = pe[edge]
     y_row = oy[edge] + row * sy[edge]
     xc = ex0[edge] + (y_row - ey0[edge]) * (ex1[edge] - ex0[edge]) / (ey1[edge] - ey0[edge])
-    order = np.lexsort((xc, row, plane))
+    # sort by (plane, row, x) through one float key: row id + x fraction of the span
+    lo = float(xc.min()) - 1.0
+    span = 2.0 * (float(xc.max()) - lo) + 1.0
+    n_rows = int(ny.max()) + 1
+    order = np.argsort((plane * n_rows + row).astype(np.float64) + (xc - lo) / span)
     plane, row, xc = plane[order], row[order], xc[order]
     # every (plane, row) holds an even number of crossings: pair them (even-odd rule)
     return plane[0::2], row[0::2], xc[0::2], xc[1::2]
@@ -127,6 +133,48 @@ def lattice_inside_planes(
     c_end = np.clip(np.ceil((xb - x_row) / sx), 0, n_cols).astype(np.intp)
     span, ix = ragged_ranges(c_start, np.maximum(c_end - c_start, 0))
     return p_a[span], ix, row_a[span]
+
+
+@dataclass(frozen=True)
+class RowIntervals:
+    """Inside intervals ``[xa, xb)`` of the lattice rows of every plane, for point tests.
+
+    Built once per structure and lattice (:meth:`of`), then queried with
+    :meth:`inside` at a cost of ``O(points log intervals)``.
+    """
+
+    start: FloatArray
+    end: FloatArray
+    lo: float
+    span: float
+    n_rows: int
+
+    @classmethod
+    def of(cls, edges: Edges, y0: FloatArray, hy: FloatArray, ny: IntArray) -> RowIntervals:
+        """Intervals of the rows ``y = y0[p] + r hy[p]``, ``0 <= r < ny[p]``, of each plane."""
+        p_a, row_a, xa, xb = _intervals(edges, y0, hy, ny)
+        lo = float(edges.x0.min()) - 1.0 if edges.x0.size else 0.0
+        span = 2.0 * (float(edges.x0.max()) - lo) + 2.0 if edges.x0.size else 1.0
+        n_rows = int(ny.max()) + 1 if ny.size else 1
+        row_id = (p_a * n_rows + row_a).astype(np.float64)
+        # sorted: intervals come ordered by plane, row, x
+        return cls(row_id + (xa - lo) / span, row_id + (xb - lo) / span, lo, span, n_rows)
+
+    def inside(self, plane: IntArray, row: IntArray, x: FloatArray) -> npt.NDArray[np.bool_]:
+        """Even-odd test of points on lattice rows: ``xa <= x < xb`` in their row.
+
+        Equivalent to :func:`lattice_inside_planes` for those points; points
+        beyond the polygons' x range are outside.
+        """
+        inside = np.zeros(x.shape, dtype=bool)
+        if self.start.size == 0 or x.size == 0:
+            return inside
+        frac = np.clip((x - self.lo) / self.span, 0.0, 0.999999)
+        key = (plane * self.n_rows + row).astype(np.float64) + frac
+        m = np.searchsorted(self.start, key, side="right") - 1
+        ok = m >= 0
+        inside[ok] = key[ok] < self.end[m[ok]]
+        return inside
 
 
 def strip_samples(

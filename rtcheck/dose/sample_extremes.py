@@ -1,13 +1,17 @@
 """Exact Dmin / Dmax of the trilinear dose over a contour-defined structure.
 
-Within each voxel cell the trilinear interpolant is multilinear, hence harmonic
-in every variable separately: it has no strict interior extremum. Over a stack
-of prisms its extremes therefore lie at dose-grid nodes inside a slab, or on a
-slab's surface. On the lateral surface the dose is linear in z between dose
-frames, so the surface extremes lie on the polygon edges at the slab faces or
-at the dose frames crossing the slab; along an edge the dose is piecewise
-quadratic with a tiny cross term, sampled at vertices and at most
-``edge_step_mm`` apart.
+Within each voxel cell the trilinear interpolant is multilinear, hence harmonic:
+it has no strict interior extremum (maximum principle). Over a stack of prisms
+its extremes therefore lie
+
+* at dose-grid nodes inside a slab;
+* on a slab face (end caps included), where the dose is piecewise bilinear in
+  (x, y): at the projections of the grid columns inside the polygon (a blend of
+  the two frames around the face), or on the polygon's edges;
+* on the lateral surface, where the dose is linear in z between dose frames:
+  on the polygon edges at the slab faces or at the frames crossing the slab.
+  Along an edge the dose is piecewise quadratic with a small cross term; it is
+  sampled at the vertices and at most ``edge_step_mm`` apart.
 
 Only candidates that can beat the extremes already found among the volume
 samples are evaluated, which is exact: a node counts only if its own value lies
@@ -27,8 +31,8 @@ from rtcheck.dicom.model import FloatArray
 from rtcheck.dose.geom_scanline import (
     Edges,
     IntArray,
+    RowIntervals,
     densify_edges,
-    lattice_inside_planes,
     ragged_ranges,
 )
 from rtcheck.dose.sample_grid import GridSampler, uniform_axis
@@ -102,14 +106,20 @@ class _Candidates:
         return flags
 
 
-def _node_extremes(
-    edges: Edges, lo: FloatArray, hi: FloatArray, sampler: GridSampler,
-    cand: _Candidates,
-) -> list[FloatArray]:
-    """Dose at the candidate nodes lying inside a slab (scan-line on the candidates' bbox)."""
+def _grid_rows(edges: Edges, n_planes: int, sampler: GridSampler) -> RowIntervals:
+    """Inside intervals of the dose grid's rows on every plane."""
     g = sampler.grid
-    ck, cj, ci = cand.k, cand.j, cand.i
-    zk = g.z_mm[ck]
+    dy = float(g.y_mm[1] - g.y_mm[0]) if g.y_mm.size > 1 else 1.0
+    return RowIntervals.of(edges, np.full(n_planes, float(g.y_mm[0])), np.full(n_planes, dy),
+                           np.full(n_planes, g.y_mm.size, dtype=np.intp))
+
+
+def _node_extremes(
+    rows: RowIntervals, lo: FloatArray, hi: FloatArray, sampler: GridSampler, cand: _Candidates,
+) -> list[FloatArray]:
+    """Dose at the candidate nodes lying inside a slab (even-odd test on their rows)."""
+    g = sampler.grid
+    zk = g.z_mm[cand.k]
     n_planes = lo.size
     found: list[FloatArray] = []
     # a node on a shared face belongs to both slabs: test against the two candidates
@@ -118,29 +128,37 @@ def _node_extremes(
         ok[ok] &= (lo[slab[ok]] <= zk[ok]) & (zk[ok] <= hi[slab[ok]])
         if not ok.any():
             continue
-        s, j, i = slab[ok], cj[ok], ci[ok]
-        i_min = np.full(n_planes, g.x_mm.size, dtype=np.intp)
-        j_min = np.full(n_planes, g.y_mm.size, dtype=np.intp)
-        i_max = np.full(n_planes, -1, dtype=np.intp)
-        j_max = np.full(n_planes, -1, dtype=np.intp)
-        np.minimum.at(i_min, s, i)
-        np.minimum.at(j_min, s, j)
-        np.maximum.at(i_max, s, i)
-        np.maximum.at(j_max, s, j)
-        n_i = np.maximum(i_max - i_min + 1, 0)
-        n_j = np.maximum(j_max - j_min + 1, 0)
-        i0, j0 = np.minimum(i_min, g.x_mm.size - 1), np.minimum(j_min, g.y_mm.size - 1)
-        dx = float(g.x_mm[1] - g.x_mm[0]) if g.x_mm.size > 1 else 1.0
-        dy = float(g.y_mm[1] - g.y_mm[0]) if g.y_mm.size > 1 else 1.0
-        plane, ix, iy = lattice_inside_planes(
-            edges, g.x_mm[i0], g.y_mm[j0], np.full(n_planes, dx), np.full(n_planes, dy), n_i, n_j)
-        if plane.size == 0:
-            continue
-        ka = np.searchsorted(g.z_mm, lo, "left")
-        kb = np.searchsorted(g.z_mm, hi, "right")
-        node, kk = ragged_ranges(ka[plane], np.maximum(kb - ka, 0)[plane])
-        found.append(g.dose_gy[kk, iy[node] + j0[plane[node]], ix[node] + i0[plane[node]]])
+        k, j, i = cand.k[ok], cand.j[ok], cand.i[ok]
+        inside = rows.inside(slab[ok], j, g.x_mm[i])
+        found.append(g.dose_gy[k[inside], j[inside], i[inside]])
     return found
+
+
+def _face_extremes(
+    rows: RowIntervals, face_z: FloatArray, face_slab: IntArray,
+    sampler: GridSampler, cand: _Candidates,
+) -> FloatArray:
+    """Dose at grid nodes projected onto the slab faces ``z = face_z`` (mm) of ``face_slab``.
+
+    On a face the dose is piecewise bilinear in (x, y): its extremes inside the
+    polygon lie at the projections of the grid columns, whose value blends the
+    two frames around the face; only columns with a candidate in one of those
+    two frames can beat ``[dmin0, dmax0]``.
+    """
+    g = sampler.grid
+    face_k, _ = sampler.z_weights(face_z)
+    order = np.argsort(face_k, kind="stable")
+    face_z, face_slab, face_k = face_z[order], face_slab[order], face_k[order]
+    # a candidate in frame k matters for faces between frames k-1..k and k..k+1
+    first = np.searchsorted(face_k, cand.k - 1, "left")
+    count = np.searchsorted(face_k, cand.k, "right") - first
+    pair, f = ragged_ranges(first, count)
+    if pair.size == 0:
+        return np.zeros(0)
+    j, i = cand.j[pair], cand.i[pair]
+    inside = rows.inside(face_slab[f], j, g.x_mm[i])
+    j, i, f = j[inside], i[inside], f[inside]
+    return sampler.trilinear(g.x_mm[i], g.y_mm[j], face_z[f])
 
 
 def slab_extremes(
@@ -168,10 +186,15 @@ def slab_extremes(
     cand = _Candidates.find(sampler, extent, dmin0, dmax0)
     if cand.k.size == 0:
         return dmin0, dmax0
-    values = _node_extremes(edges, lo, hi, sampler, cand)
-    ex, ey, ep = densify_edges(edges, edge_step_mm)
+    rows = _grid_rows(edges, lo.size, sampler)
+    values = _node_extremes(rows, lo, hi, sampler, cand)
     zb0, zb1 = sampler.z_bounds
     z_lo, z_hi = np.maximum(lo, zb0), np.minimum(hi, zb1)
+    in_grid = np.flatnonzero(z_hi >= z_lo)
+    values.append(_face_extremes(
+        rows, np.concatenate((z_lo[in_grid], z_hi[in_grid])),
+        np.concatenate((in_grid, in_grid)), sampler, cand))
+    ex, ey, ep = densify_edges(edges, edge_step_mm)
     i0, _ = uniform_axis(ex, g.x_mm)
     j0, _ = uniform_axis(ey, g.y_mm)
     keep = sampler.inside_xy(ex, ey) & (z_hi >= z_lo)[ep] & cand.column_flags(j0, i0)

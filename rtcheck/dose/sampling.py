@@ -9,35 +9,38 @@ gaps). For one structure of volume ``V``:
 1. **Sub-voxel step** ``h = (V / n)^(1/3)`` from
    :meth:`~rtcheck.dose.settings.DvhSettings.sample_step_mm` (adaptive: small
    structures are sampled finely, independent of the dose grid).
-2. **In-plane points**: on every contour plane, the nodes of a lattice of
-   density ``1/h²`` (finer for tiny planes, at least ``min_plane_samples``
-   points; sheared, see :data:`ANISOTROPY`) inside
-   the even-odd union of the plane's polygons (scan-line fill,
-   :func:`~rtcheck.dose.geom_scanline.lattice_inside`), cropped to the plane's
-   bounding box.
-3. **Between planes**: the slab ``[lo, hi]`` of the plane is split into
-   ``ceil((hi - lo) / h)`` sub-slabs; the in-plane points are repeated in each
-   sub-slab at stratified heights (the prism's section is constant within its
-   slab). The end caps are thus sampled like any other part of the volume.
-4. **Weights**: every sample of a plane carries ``A (hi - lo) / N`` with ``A``
-   the exact even-odd area and ``N`` the plane's sample count, so the weights of
-   a fully covered structure add up to its exact contour volume (the counting
-   error of the lattice does not bias the volume).
+2. **Between planes**: the slab ``[lo, hi]`` of every contour plane is split
+   into ``ceil((hi - lo) / h)`` sub-slabs (the prism's section is constant
+   within its slab). The end caps are sampled like any other part of the
+   volume.
+3. **In-plane** (:func:`~rtcheck.dose.geom_scanline.strip_samples`): each
+   sub-slab's section (the even-odd union of the plane's polygons) is cut into
+   row strips; each row's inside intervals are integrated exactly along x and
+   carry the nodes of a sheared lattice (:data:`ANISOTROPY`). Every sub-slab
+   has its own row and column offsets (golden-ratio fractions) and its samples
+   sit at stratified heights (R2 low-discrepancy sequence, Roberts 2018), so
+   that no two samples share a position along any axis: linear dose gradients
+   along x, y or z do not turn the DVH into a staircase.
+4. **Weights**: the samples of a sub-slab carry its exact volume
+   ``A (hi - lo) / n`` (``A`` the exact even-odd area) in proportion to their
+   strip areas, so the weights of a fully covered structure add up to its
+   exact contour volume.
 5. **Dose**: trilinear interpolation of the dose grid
    (:mod:`rtcheck.dose.sample_grid`); points farther than half a voxel outside
    the grid get no dose and their volume is reported.
-6. **Dmin / Dmax**: the trilinear interpolant is multilinear in each voxel, so
-   it has no strict interior extremum (maximum principle); its extremes over
-   the structure lie at dose-grid nodes inside the structure or on the
-   structure's surface. rtcheck therefore takes Dmin/Dmax over the samples, the
-   dose-grid nodes inside each slab, and points along every contour edge
-   (spacing ``edge_step_fraction`` × in-plane dose spacing) on both faces of
-   each slab (end caps included) and on every dose frame crossing the slab.
+6. **Dmin / Dmax**: exact extremes of the interpolated dose over the in-grid
+   structure, end caps included (maximum principle; see
+   :mod:`rtcheck.dose.sample_extremes`).
+
+The samples are returned sorted by descending dose.
 
 References
 ----------
 Nelms BE et al. Methods, software and datasets to verify DVH calculations
 against analytical values. Med Phys 2015;42(8):4435-4448.
+
+Roberts M. The unreasonable effectiveness of quasirandom sequences (R2
+sequence from the plastic number), 2018.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ class StructureSamples:
     Attributes
     ----------
     dose_gy
-        Trilinearly interpolated dose at each sample point (Gy), read-only.
+        Trilinearly interpolated dose at each sample point (Gy), read-only,
+        sorted by descending dose.
     weight_cc
         Volume represented by each sample (cc), positive, same length as
         ``dose_gy``; ``weight_cc.sum() == in_grid_volume_cc``. Use these two
@@ -117,13 +121,16 @@ class StructureSamples:
 
 #: In-plane lattice anisotropy: rows ``m`` times closer than the step, columns
 #: ``m`` times farther apart (same density), each row shifted by a golden-ratio
-#: fraction of the column step (a Kronecker lattice). Doses with gradients along
-#: x or y are thus seen at many distinct positions instead of a few repeated
-#: rows/columns, which would turn the DVH into a staircase.
+#: fraction of the column step (a Kronecker lattice). Close rows resolve the
+#: section's shape finely along y (strip integration); the row shifts spread the
+#: samples along x.
 ANISOTROPY = 4
 _GOLDEN = 0.6180339887498949
 _PLASTIC = 0.7548776662466927  # 1/ψ and 1/ψ² (ψ plastic number): the R2 sequence
 _PLASTIC2 = 0.5698402909980532
+#: Relative difference between the strip-integrated and the shoelace area of a
+#: section above which its contours are taken as crossing (see _volume_points).
+AREA_MISMATCH = 0.05
 
 
 @dataclass(frozen=True)
@@ -140,18 +147,16 @@ class _Planes:
     def of(cls, slabs: list[PlaneSlab]) -> _Planes:
         edges = Edges.of_planes([s.polygons for s in slabs])
         start = np.searchsorted(edges.plane, np.arange(len(slabs)))
-        xs = np.minimum(edges.x0, edges.x1)
         bbox = np.column_stack((
             np.minimum.reduceat(edges.x0, start), np.maximum.reduceat(edges.x0, start),
             np.minimum.reduceat(edges.y0, start), np.maximum.reduceat(edges.y0, start)))
-        del xs
         return cls(np.array([s.lo_mm for s in slabs]), np.array([s.hi_mm for s in slabs]),
                    np.array([s.area_mm2 for s in slabs]), edges, bbox)
 
 
 def _volume_points(
     pl: _Planes, anchor: tuple[float, float], h: float, min_plane_samples: int
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
     """Sample positions ``(x, y, z)`` (mm) and volumes (mm³) filling the slabs.
 
     Slab ``p`` is cut into ``n_p = ceil(t_p / h)`` sub-slabs of thickness
@@ -163,6 +168,12 @@ def _volume_points(
     samples; at least ``min_plane_samples`` per section), its areas scaled to
     the exact section area. Sample ``i`` of sub-slab ``j`` sits at the
     stratified height ``lo_p + (j + frac(i / ψ)) τ_p`` (ψ: plastic number).
+
+    A section whose strip-integrated area differs from its shoelace area by more
+    than :data:`AREA_MISMATCH` has crossing or self-intersecting contours (the
+    shoelace formula then no longer gives the even-odd area): the strip area,
+    which follows the even-odd rule, is used instead. Returns the positions,
+    the volumes and the section areas used (mm²).
     """
     thick = pl.hi - pl.lo
     n_sub = np.maximum(np.ceil(thick / h - 1e-9), 1).astype(np.intp)
@@ -174,7 +185,9 @@ def _volume_points(
     e = pl.edges
     owner, j = ragged_ranges(np.zeros(e.plane.size, dtype=np.intp), n_sub[e.plane])
     edges = Edges(e.x0[owner], e.y0[owner], e.x1[owner], e.y1[owner], first[e.plane[owner]] + j)
-    hk = np.minimum(np.sqrt(h**3 / tau), np.sqrt(pl.area / min_plane_samples))[parent]
+    box = (pl.bbox[:, 1] - pl.bbox[:, 0]) * (pl.bbox[:, 3] - pl.bbox[:, 2])
+    area_guess = np.where(pl.area > 0, pl.area, box / 2)
+    hk = np.minimum(np.sqrt(h**3 / tau), np.sqrt(area_guess / min_plane_samples))[parent]
     hx, hy = hk * ANISOTROPY, hk / ANISOTROPY
     v = np.arange(parent.size)
     oy = anchor[1] + (np.floor((pl.bbox[parent, 2] - anchor[1]) / hy) + np.mod(v * _GOLDEN, 1)) * hy
@@ -190,11 +203,25 @@ def _volume_points(
         vp = np.concatenate((vp, edges.plane[sliver]))
         a = np.concatenate((a, np.ones(int(sliver.sum()))))
         total = np.bincount(vp, weights=a, minlength=parent.size)
+    strip = np.bincount(parent, weights=np.where(empty, 0.0, total)) / n_sub
+    crossing = np.abs(strip - pl.area) > AREA_MISMATCH * np.maximum(strip, pl.area)
+    area = np.where(crossing & (strip > 0), strip, pl.area)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(total > 0, (pl.area * tau)[parent] / total, 0.0)
+        scale = np.where(total > 0, (area * tau)[parent] / total, 0.0)
     p = parent[vp]
     z = pl.lo[p] + (sub[vp] + np.mod(np.arange(1, vp.size + 1) * _PLASTIC, 1.0)) * tau[p]
-    return x, y, z, a * scale[vp]
+    w = a * scale[vp]
+    keep = w > 0
+    return x[keep], y[keep], z[keep], w[keep], area
+
+
+def _crossing_finding(name: str, planes: list[float]) -> Finding:
+    shown = ", ".join(f"{z:.2f}" for z in planes[:5]) + (" ..." if len(planes) > 5 else "")
+    return Finding(
+        "STRUCTURE_CONTOURS_CROSS", Severity.WARNING,
+        f"contours cross themselves or each other on {len(planes)} plane(s) (z = {shown} mm): "
+        "their even-odd area was measured by strip integration; check the contours",
+        subject=name)
 
 
 def _outside_finding(name: str, outside_cc: float, volume_cc: float) -> Finding:
@@ -248,14 +275,20 @@ def sample_structure(
     volume_cc = geometry.volume_cc
     h = settings.sample_step_mm(volume_cc)
     sampler = GridSampler(grid)
-    slabs = [s for s in geometry.slabs if s.area_mm2 > 0 and s.thickness_mm > 0]
+    slabs = [s for s in geometry.slabs
+             if s.thickness_mm > 0 and any(p.shape[0] >= 3 for p in s.polygons)]
     dose, weight = np.zeros(0), np.zeros(0)
     outside_mm3 = 0.0
     dmin, dmax = math.inf, -math.inf
     if slabs:
         pl = _Planes.of(slabs)
-        x, y, z, w = _volume_points(
+        x, y, z, w, area = _volume_points(
             pl, (geometry.extent_mm[0], geometry.extent_mm[2]), h, settings.min_plane_samples)
+        crossing = np.flatnonzero(area != pl.area)
+        if crossing.size:
+            volume_cc += float(np.sum((area - pl.area)[crossing] * (pl.hi - pl.lo)[crossing]))
+            volume_cc /= 1.0
+            findings.append(_crossing_finding(structure.name, [slabs[i].z_mm for i in crossing]))
         inside = sampler.inside_xy(x, y) & sampler.inside_z(z)
         outside_mm3 = float(w[~inside].sum())
         dose = sampler.trilinear(x[inside], y[inside], z[inside])

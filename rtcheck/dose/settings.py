@@ -58,13 +58,13 @@ class DvhSettings:
         and time for BODY-sized structures, whose step then grows beyond
         ``max_step_mm``). Dmin and Dmax do not depend on it: they are found on
         the dose-grid nodes inside the structure and on its surface (see
-        :mod:`rtcheck.dose.sampling`).
+        :mod:`rtcheck.dose.sample_extremes`).
     max_step_mm
         Largest sample step (in-plane and between planes) used while the sample
         count stays below ``max_samples``.
     min_plane_samples
-        Minimum number of in-plane sample points on one contour plane; small
-        planes (tips of a stack) get a finer in-plane step of their own.
+        Minimum number of samples of one sub-slab section; small sections (tips
+        of a stack) get a finer in-plane step of their own.
     gap_factor
         A spacing between consecutive contour planes larger than ``gap_factor``
         times the structure's median plane spacing is a gap: the stack is split
@@ -78,7 +78,8 @@ class DvhSettings:
         z spacing; a ``STRUCTURE_SINGLE_PLANE`` finding records the choice.
     edge_step_fraction
         Surface points used for Dmin/Dmax are placed along every contour edge
-        at most ``edge_step_fraction`` × the in-plane dose spacing apart.
+        at most ``edge_step_fraction`` × the in-plane dose spacing apart (see
+        :mod:`rtcheck.dose.sample_extremes`).
     """
 
     end_cap: EndCap = EndCap.HALF_SLICE

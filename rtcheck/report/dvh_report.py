@@ -327,11 +327,15 @@ def render_text(report: DvhReport) -> str:
         rows = [[s.name, str(s.sdvh.roi_number) if s.sdvh else "-",
                  _fmt(s.sdvh.volume_cc if s.sdvh else None),
                  *(_fmt(getattr(s.sdvh.dvh, a) if s.sdvh and s.sdvh.dvh else None)
+                   + ("*" if s.sdvh and s.sdvh.dvh and not s.sdvh.complete else "")
                    for a in ("min_gy", "mean_gy", "max_gy")),
                  *(_fmt(m.value) for m in s.metrics)] for s in c.structures]
         if rows:
             out += _table(["Structure", "ROI", "Volume cc", "Min Gy", "Mean Gy", "Max Gy",
                            *specs], rows)
+        if any(s.sdvh and s.sdvh.dvh and not s.sdvh.complete for s in c.structures):
+            out += ["* incomplete DVH (see the ERROR findings): the value describes only part "
+                    "of the structure and is not a result"]
         for ind in c.indices:
             out += ["", f"Plan-quality indices, target {ind.target} (Rx {ind.prescription_gy:g} "
                     f"Gy, lattice {ind.lattice_step_mm:.2f} mm"
