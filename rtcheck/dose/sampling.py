@@ -286,8 +286,8 @@ def sample_structure(
             pl, (geometry.extent_mm[0], geometry.extent_mm[2]), h, settings.min_plane_samples)
         crossing = np.flatnonzero(area != pl.area)
         if crossing.size:
-            volume_cc += float(np.sum((area - pl.area)[crossing] * (pl.hi - pl.lo)[crossing]))
-            volume_cc /= 1.0
+            extra_mm3 = np.sum((area - pl.area)[crossing] * (pl.hi - pl.lo)[crossing])
+            volume_cc += float(extra_mm3) / 1000.0
             findings.append(_crossing_finding(structure.name, [slabs[i].z_mm for i in crossing]))
         inside = sampler.inside_xy(x, y) & sampler.inside_z(z)
         outside_mm3 = float(w[~inside].sum())
