@@ -279,7 +279,8 @@ def test_partial_structure_statistics_are_marked_in_text() -> None:
     result = run(str(FIXTURES / "spine_grid_misses_oar"), "--structure", "SpinalCord",
                  "--structure", "PTV", "--no-indices")
     assert result.exit_code == 0, result.stderr
-    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line[:3] in ("Spi", "PTV")}
+    lines = result.stdout.splitlines()
+    rows = {line.split()[0]: line for line in lines if line[:3] in ("Spi", "PTV")}
     assert rows["SpinalCord"].count("*") == 3
     assert "*" not in rows["PTV"]
     assert "* incomplete DVH" in result.stdout
