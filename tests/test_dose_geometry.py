@@ -259,3 +259,18 @@ def test_dmax_on_the_end_cap_face_interior() -> None:
     r = compute_dvh(box(-5, -5, 10, [-1.0, 0.0, 1.0]), g)  # top face z = 1.5
     # frames z = -1 and 1 hold 9.6 - 1 + ... ; column (±1, ±1): 10 + z - 0.4, at z = 1.5
     assert r.dvh is not None and r.dvh.max_gy == pytest.approx(10 + 1.5 - 0.4, abs=1e-9)
+
+
+def test_crossing_contours_use_the_even_odd_area_with_a_finding() -> None:
+    bowtie = np.array([[0.0, 0.0], [4.0, 4.0], [4.0, 0.0], [0.0, 4.0]])  # shoelace area 0
+    a = square(0, 0, 4)
+    planes = (0.0, 1.0)
+    r1 = compute_dvh(Structure(1, "bowtie", contours=tuple(Contour(z, bowtie) for z in planes)),
+                     grid())
+    r2 = compute_dvh(Structure(2, "overlap", contours=tuple(
+        Contour(z, p) for z in planes for p in (a, a + 2.0))), grid())  # even-odd: 16+16-2*4
+    assert r1.volume_cc == pytest.approx(8 * 2 / 1000, rel=0.02)
+    assert r2.volume_cc == pytest.approx(24 * 2 / 1000, rel=0.02)
+    for r in (r1, r2):
+        assert [f.code for f in r.findings] == ["STRUCTURE_CONTOURS_CROSS"]
+        assert r.dvh is not None and r.in_grid_volume_cc == pytest.approx(r.volume_cc)

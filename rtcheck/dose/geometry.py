@@ -25,7 +25,9 @@ any dose grid.
   plane. The even-odd area assumes that the contours of a plane do not cross
   each other (nested or disjoint, as DICOM requires); each polygon counts with
   the sign ``(-1)^depth``, its depth being the number of other contours of the
-  plane containing it.
+  plane containing it. Crossing or self-intersecting contours are detected when
+  the structure is sampled (:mod:`rtcheck.dose.sampling`,
+  ``STRUCTURE_CONTOURS_CROSS``), where their even-odd area is measured.
 
 References
 ----------

@@ -73,7 +73,8 @@ class StructureSamples:
         ``dose_gy``; ``weight_cc.sum() == in_grid_volume_cc``. Use these two
         arrays to recompute voxel-by-voxel quantities (BED, EQD2).
     volume_cc
-        Exact structure volume from the contours (cc), whatever the dose grid.
+        Exact structure volume from the contours (cc), whatever the dose grid
+        (strip-integrated on planes whose contours cross).
     in_grid_volume_cc
         The part of ``volume_cc`` covered by the dose grid (cc).
     outside_volume_cc
@@ -85,8 +86,8 @@ class StructureSamples:
         its surface and end caps (Gy); ``None`` when nothing is in the grid.
     findings
         Geometry and grid-coverage findings (``STRUCTURE_CONTOUR_GAP``,
-        ``STRUCTURE_SINGLE_PLANE``, ``STRUCTURE_ZERO_VOLUME``,
-        ``STRUCTURE_OUTSIDE_DOSE_GRID``).
+        ``STRUCTURE_SINGLE_PLANE``, ``STRUCTURE_CONTOURS_CROSS``,
+        ``STRUCTURE_ZERO_VOLUME``, ``STRUCTURE_OUTSIDE_DOSE_GRID``).
     """
 
     dose_gy: FloatArray
@@ -170,7 +171,8 @@ def _volume_points(
     stratified height ``lo_p + (j + frac(i / ψ)) τ_p`` (ψ: plastic number).
 
     A section whose strip-integrated area differs from its shoelace area by more
-    than :data:`AREA_MISMATCH` has crossing or self-intersecting contours (the
+    than :data:`AREA_MISMATCH` (plus the strip rule's own error, half a row at
+    both ends) has crossing or self-intersecting contours (the
     shoelace formula then no longer gives the even-odd area): the strip area,
     which follows the even-odd rule, is used instead. Returns the positions,
     the volumes and the section areas used (mm²).
@@ -204,7 +206,9 @@ def _volume_points(
         a = np.concatenate((a, np.ones(int(sliver.sum()))))
         total = np.bincount(vp, weights=a, minlength=parent.size)
     strip = np.bincount(parent, weights=np.where(empty, 0.0, total)) / n_sub
-    crossing = np.abs(strip - pl.area) > AREA_MISMATCH * np.maximum(strip, pl.area)
+    # the strip rule errs by up to half a row at both ends of the section
+    rows_error = 2.0 * hy[first] * (pl.bbox[:, 1] - pl.bbox[:, 0])
+    crossing = np.abs(strip - pl.area) > AREA_MISMATCH * np.maximum(strip, pl.area) + rows_error
     area = np.where(crossing & (strip > 0), strip, pl.area)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(total > 0, (area * tau)[parent] / total, 0.0)
