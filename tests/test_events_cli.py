@@ -97,9 +97,10 @@ def test_usage_errors_exit_2(args):
 
 
 def test_readme_section_shows_real_output_and_existing_plots(monkeypatch):
-    """docs/endpoints.md: every line of its example output block is what the command prints."""
+    """README's endpoints section: every line of its example output is what the command prints."""
     monkeypatch.chdir(REPO)
-    doc = (REPO / "docs" / "endpoints.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    doc = readme.split("## Trial endpoints (MEDCARE)")[1].split("\n## ")[0]
     block = doc.split("```text\n")[2].split("```")[0]
     out = _run("fixtures/cohort/medcare_cohort.csv", "--cutoff", "2023-06-30").stdout
     shown = [ln for ln in block.splitlines() if ln and ln != "..."]

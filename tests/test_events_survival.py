@@ -124,7 +124,7 @@ def test_km_on_shipped_cohort_matches_independent_product_limit(endpoint):
 
 
 def test_km_shipped_cohort_nest_fs_numbers():
-    """The numbers shown in docs/endpoints.md."""
+    """The numbers shown in the README's endpoints section."""
     result = analyse_file(COHORT_CSV, date(2023, 6, 30))
     km = next(k for k in result.km if k.endpoint == "nest_fs")
     assert (km.n, km.n_events) == (18, 13)
