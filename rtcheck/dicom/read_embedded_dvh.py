@@ -13,6 +13,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import EmbeddedDVH
+from rtcheck.dicom.values import ds_array
 from rtcheck.findings import Finding, Severity
 
 
@@ -43,7 +44,10 @@ def _one(item: Dataset, path: str) -> tuple[EmbeddedDVH | None, Finding | None]:
         return None, _skip(path, roi, f"units {units or '?'}/{vol_units or '?'} (need GY/CM3)")
     if dvh_type not in ("CUMULATIVE", "DIFFERENTIAL"):
         return None, _skip(path, roi, f"DVHType {dvh_type or '?'} is not supported")
-    data = np.array([float(v) for v in item.get("DVHData", [])], dtype=np.float64)
+    try:
+        data = ds_array(item, "DVHData")
+    except ValueError:
+        return None, _skip(path, roi, "DVHData holds a value that is not a number")
     if data.size < 2 or data.size % 2:
         return None, _skip(path, roi, "DVHData is empty or has an odd number of values")
     scaling = float(item.get("DVHDoseScaling", 1.0) or 1.0)

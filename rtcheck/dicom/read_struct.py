@@ -18,6 +18,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import Contour, Structure, StructureSet
+from rtcheck.dicom.values import ds_array
 from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding, Severity
 
@@ -59,7 +60,11 @@ def _contours(
     problems: Counter[str] = Counter()
     for contour in item.get("ContourSequence") or []:
         geometry = str(contour.get("ContourGeometricType", "")).upper()
-        data = np.array([float(v) for v in contour.get("ContourData", [])], dtype=np.float64)
+        try:
+            data = ds_array(contour, "ContourData")
+        except ValueError:
+            problems["ContourData holds a value that is not a number"] += 1
+            continue
         if data.size == 0 or data.size % 3:
             problems["ContourData length is not a multiple of 3"] += 1
             continue
