@@ -52,7 +52,9 @@ def _nr(value):
 
 
 def first_at_or_below(curve, column, level=0.5):
-    return next((row[0] for row in curve if row[column] <= level), math.inf)
+    # the documented 1e-9 tolerance: a product such as 0.8 * 0.75 * 5/6 is 0.5 exactly but
+    # 0.5000000000000001 in floating point (README, "Kaplan–Meier")
+    return next((row[0] for row in curve if row[column] <= level + 1e-9), math.inf)
 
 
 def _results(durations_months, events):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+import warnings
 from typing import Any
 
 import click
@@ -60,6 +61,12 @@ def cli(verbose: int, debug: bool) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    if verbose < 2:
+        # pydicom logs *and* warns about every odd value it meets ("Invalid value for
+        # VR DS..."); the loader turns the ones that matter into a one-line error
+        # naming the attribute, so its own lines would only bury that line (-vv shows them)
+        logging.getLogger("pydicom").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
 
 
 def _register() -> None:

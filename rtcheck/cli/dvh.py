@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import click
 
@@ -70,9 +71,9 @@ def dvh(
         table = AlphaBetaTable.parse(alpha_beta, alpha_beta_for)
     except ValueError as exc:
         raise UsageError(f"--alpha-beta/--alpha-beta-for: {exc}") from exc
-    if rx_gy is not None and not rx_gy > 0:
-        raise UsageError("--rx-gy must be a positive dose in Gy")
-    if any(not level > 0 for level in isodose_levels):
+    if rx_gy is not None and not (rx_gy > 0 and math.isfinite(rx_gy)):
+        raise UsageError("--rx-gy must be a positive, finite dose in Gy")
+    if any(not (level > 0 and math.isfinite(level)) for level in isodose_levels):
         raise UsageError("--isodose must be a positive percentage of the prescription")
     if fractions is not None and fractions < 1:
         raise UsageError("--fractions must be at least 1")

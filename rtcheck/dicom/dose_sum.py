@@ -7,7 +7,9 @@ Rules (DoseSummationType, PS3.3 C.8.8.3):
 * several ``PLAN`` doses: ambiguous → no dose (the case is NOT EVALUATED);
 * only ``BEAM`` doses: summed (identical grids are added; others are resampled
   by trilinear interpolation onto the first beam's grid); the summed beams are
-  compared with the plan's treatment beams and a missing beam is an ERROR;
+  compared with the plan's treatment beams and a missing beam is an ERROR; two
+  doses for one beam, or beams in different frames of reference, are refused
+  (ERROR, no dose) rather than summed;
 * a ``FRACTION`` dose is multiplied by the plan's NumberOfFractionsPlanned; without
   a plan it is kept as stored, with a finding;
 * other types (BRACHY, *_SESSION, CONTROL_POINT, RECORD) are not used.
@@ -97,6 +99,35 @@ def _missing_beams(plan: Plan | None, beams: list[DoseGrid]) -> Finding | None:
     )
 
 
+def _unsummable(beams: list[DoseGrid]) -> Finding | None:
+    """Why BEAM doses cannot be added up, or ``None``.
+
+    Two doses for one beam number (a stale re-export left next to the new one) would
+    count that beam twice; doses in different frames of reference (PS3.3 C.7.4.1) have
+    no common coordinates. Either way the sum would be a plausible, wrong dose.
+    """
+    numbers = [n for g in beams for n in g.referenced_beam_numbers]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        paths = ", ".join(p for g in beams for p in g.source_paths
+                          if set(g.referenced_beam_numbers) & set(repeated))
+        return Finding(
+            "DOSE_AMBIGUOUS",
+            Severity.ERROR,
+            f"several BEAM doses for beam number(s) {repeated} ({paths}); none is used — "
+            "keep one dose per beam",
+        )
+    frames = sorted({g.frame_of_reference_uid for g in beams if g.frame_of_reference_uid})
+    if len(frames) > 1:
+        return Finding(
+            "FOR_MISMATCH",
+            Severity.ERROR,
+            f"BEAM doses are in different frames of reference ({'; '.join(frames)}); they "
+            "cannot be summed and none is used. Re-export them from one plan",
+        )
+    return None
+
+
 def _crosscheck(plan_dose: DoseGrid, beams: list[DoseGrid]) -> Finding:
     summed, _ = _sum(beams)
     diff = float(np.max(np.abs(resample(summed, plan_dose) - plan_dose.dose_gy)))
@@ -156,6 +187,10 @@ def combine_doses(
             findings.append(_crosscheck(total, beams))
         return total, findings
     if beams:
+        refused = _unsummable(beams)
+        if refused is not None:
+            findings.append(refused)
+            return None, findings
         summed, sum_findings = _sum(beams)
         findings.extend(sum_findings)
         findings.append(

@@ -7,7 +7,8 @@
 * Doses whose plan is absent are grouped by the plan UID they reference and
   paired with the only structure set sharing their FrameOfReferenceUID (DVH-only
   work needs no plan).
-* Every case must share one FrameOfReferenceUID; a mismatch is an ERROR finding.
+* Every case must share one FrameOfReferenceUID; a mismatch is an ERROR finding,
+  and a dose in another frame than the structures is not used (no DVH).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def _consistency(
                 "FOR_MISMATCH",
                 Severity.ERROR,
                 f"objects are in different frames of reference ({listed}); dose and structures "
-                "cannot be overlaid. Re-export them from one plan",
+                "cannot be overlaid"
+                + (", so the dose is not used" if _overlay_impossible(dose, ss) else "")
+                + ". Re-export them from one plan",
                 subject=label,
             )
         )
@@ -117,6 +120,18 @@ def _consistency(
     return findings
 
 
+def _overlay_impossible(dose: DoseGrid | None, ss: StructureSet | None) -> bool:
+    """True when the dose and the structures are in different frames of reference
+    (PS3.3 C.7.4.1): their coordinates cannot be compared, so the dose is not used."""
+    return bool(
+        dose is not None
+        and ss is not None
+        and dose.frame_of_reference_uid
+        and ss.frame_of_reference_uid
+        and dose.frame_of_reference_uid != ss.frame_of_reference_uid
+    )
+
+
 def _object_findings(data: LinkInput, *objects: object) -> list[Finding]:
     out: list[Finding] = []
     for obj in objects:
@@ -135,6 +150,9 @@ def _make_case(
     extra: list[Finding],
 ) -> Case:
     dose, dose_findings = combine_doses(doses, plan)
+    consistency = _consistency(label, plan, dose, ss, data)
+    if _overlay_impossible(dose, ss):
+        dose = None  # never a DVH of structures laid on a dose from another frame
     for_uid = next(
         (o.frame_of_reference_uid for o in (dose, ss, plan) if o and o.frame_of_reference_uid), ""
     )
@@ -143,7 +161,7 @@ def _make_case(
         *extra,
         *_object_findings(data, plan, ss, *doses, *records),
         *dose_findings,
-        *_consistency(label, plan, dose, ss, data),
+        *consistency,
     ]
     if plan is not None and not doses:
         findings.append(

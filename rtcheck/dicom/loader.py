@@ -16,6 +16,7 @@ from rtcheck.dicom.read_record import read_record
 from rtcheck.dicom.read_struct import read_structure_set
 from rtcheck.dicom.scan import ScannedFile, scan
 from rtcheck.dicom.sop import Kind
+from rtcheck.dicom.values import decimals
 from rtcheck.errors import DicomInputError, UsageError
 from rtcheck.findings import Finding, Severity
 
@@ -63,9 +64,9 @@ def _images(files: list[ScannedFile]) -> list[ImageSeries]:
     out = []
     for uid, group in sorted(series.items()):
         z = [
-            float(f.dataset.ImagePositionPatient[2])
+            position[2]
             for f in group
-            if f.dataset.get("ImagePositionPatient")
+            if (position := decimals(f.dataset, "ImagePositionPatient", f.path, count=3) or None)
         ]
         out.append(
             ImageSeries(

@@ -13,6 +13,9 @@ The conversion happens here and only here:
 * Only axis-aligned orientations (HFS, FFS, HFP, FFP and their decubitus-free
   kin: row = ±x, column = ±y) are accepted; the grid is re-ordered so every
   axis ascends.
+* Every number is checked (finite, right count, positive spacing and scaling) and
+  the pixel data must match Rows × Columns × NumberOfFrames exactly (PS3.5 §8.1.1);
+  anything else is refused with a one-line error naming the attribute.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pydicom.dataset import Dataset
 from rtcheck.dicom.model import DoseGrid, DoseSummationType, EmbeddedDVH, FloatArray
 from rtcheck.dicom.read_embedded_dvh import read_embedded_dvhs
 from rtcheck.dicom.scan import first_truncated_element
+from rtcheck.dicom.values import decimal, decimals, integer
 from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding
 
@@ -44,7 +48,7 @@ def _require(ds: Dataset, keyword: str, path: str) -> object:
     return value
 
 
-def _referenced(ds: Dataset) -> tuple[str, tuple[int, ...]]:
+def _referenced(ds: Dataset, path: str) -> tuple[str, tuple[int, ...]]:
     """ReferencedRTPlanSequence → (plan SOPInstanceUID, referenced beam numbers)."""
     plan_uid = ""
     beams: list[int] = []
@@ -52,16 +56,15 @@ def _referenced(ds: Dataset) -> tuple[str, tuple[int, ...]]:
         plan_uid = plan_uid or str(item.get("ReferencedSOPInstanceUID", "")).strip()
         for group in item.get("ReferencedFractionGroupSequence", []) or []:
             for beam in group.get("ReferencedBeamSequence", []) or []:
-                if beam.get("ReferencedBeamNumber") is not None:
-                    beams.append(int(beam.ReferencedBeamNumber))
+                number = integer(beam, "ReferencedBeamNumber", path)
+                if number is not None:
+                    beams.append(number)
     return plan_uid, tuple(beams)
 
 
 def _orientation(ds: Dataset, path: str) -> tuple[float, float]:
     """Return (row_x_sign, col_y_sign) for an axis-aligned grid, else refuse."""
-    iop = np.array([float(v) for v in _require(ds, "ImageOrientationPatient", path)])  # type: ignore[attr-defined]
-    if iop.size != 6:
-        raise DicomInputError("must have 6 values", path=path, field="ImageOrientationPatient")
+    iop = np.array(decimals(ds, "ImageOrientationPatient", path, count=6, required=True))
     row, col = iop[:3], iop[3:]
     row_ok = (
         abs(abs(row[0]) - 1) < _AXIS_TOL and abs(row[1]) < _AXIS_TOL and abs(row[2]) < _AXIS_TOL
@@ -83,14 +86,13 @@ def _frame_z(
     ds: Dataset, path: str, ipp_z: float, row_sign: float, col_sign: float, n_frames: int
 ) -> FloatArray:
     normal_z = row_sign * col_sign  # (row × col)_z for row = (±1,0,0), col = (0,±1,0)
-    offsets_raw = ds.get("GridFrameOffsetVector")
-    if offsets_raw is None:
+    offsets = np.array(decimals(ds, "GridFrameOffsetVector", path), dtype=np.float64)
+    if offsets.size == 0:
         if n_frames == 1:
             return np.array([ipp_z])
         raise DicomInputError(
             "is missing for a multi-frame dose", path=path, field="GridFrameOffsetVector"
         )
-    offsets = np.atleast_1d(np.array([float(v) for v in offsets_raw], dtype=np.float64))
     if offsets.size != n_frames:
         raise DicomInputError(
             f"has {offsets.size} values for {n_frames} frames; re-export the dose",
@@ -112,10 +114,76 @@ def _frame_z(
         raise DicomInputError(
             "contains repeated frame positions", path=path, field="GridFrameOffsetVector"
         )
+    steps = np.diff(offsets)
+    if not (np.all(steps > 0) or np.all(steps < 0)):
+        # PS3.3 C.8.8.3.2 lists the frame planes in order; a vector that goes back and
+        # forth is a corrupt file, not a shuffled grid to be sorted silently
+        raise DicomInputError(
+            "values are neither ascending nor descending; the frame positions are corrupt, "
+            "re-export the dose",
+            path=path,
+            field="GridFrameOffsetVector",
+        )
     return z
 
 
-def _pixels_gy(path: str, scaling: float) -> FloatArray:
+def _check_pixel_module(ds: Dataset, path: str, dose_type: str) -> None:
+    """The RT Dose image pixel description (PS3.3 C.8.8.3.4.1-4).
+
+    BitsAllocated is 16 or 32, BitsStored equals it, HighBit is one less, and
+    PixelRepresentation is 0 (unsigned) unless DoseType is ERROR. pydicom honours
+    BitsStored and PixelRepresentation when it decodes, so a wrong value would
+    mask or sign-flip every voxel into a plausible but wrong dose.
+    """
+    bits = integer(ds, "BitsAllocated", path, required=True)
+    stored = integer(ds, "BitsStored", path, required=True)
+    high = integer(ds, "HighBit", path, required=True)
+    signed = integer(ds, "PixelRepresentation", path, required=True)
+    problem = ""
+    if bits not in (16, 32):
+        problem = f"BitsAllocated {bits} is not 16 or 32"
+    elif stored != bits or high != bits - 1:
+        problem = f"BitsStored {stored} / HighBit {high} do not match BitsAllocated {bits}"
+    elif signed not in (0, 1) or (signed == 1) != (dose_type == "ERROR"):
+        problem = f"PixelRepresentation {signed} does not fit DoseType {dose_type or '(none)'}"
+    if problem:
+        raise DicomInputError(
+            f"{problem} (PS3.3 C.8.8.3.4); the dose values cannot be trusted, re-export the dose",
+            path=path,
+            field="PixelData",
+        )
+
+
+def _check_pixel_length(full: Dataset, path: str, n_voxels: int) -> None:
+    """Native (uncompressed) PixelData must hold exactly Rows × Columns × frames values.
+
+    PS3.5 §8.1.1: the value is the pixel cells in order, padded to an even length.
+    pydicom only warns about surplus bytes and would silently drop them, so a wrong
+    Rows, Columns, NumberOfFrames or BitsAllocated would shift every voxel.
+    """
+    if full.file_meta.get("TransferSyntaxUID", pydicom.uid.ExplicitVRLittleEndian).is_compressed:
+        return
+    raw = full.get("PixelData")
+    if raw is None:
+        raise DicomInputError(
+            "is missing; the file holds no dose values (truncated?), re-export it",
+            path=path,
+            field="PixelData",
+        )
+    bits = integer(full, "BitsAllocated", path, required=True, minimum=1) or 0
+    samples = integer(full, "SamplesPerPixel", path) or 1
+    expected = n_voxels * samples * bits // 8
+    if len(raw) not in (expected, expected + 1):
+        raise DicomInputError(
+            f"holds {len(raw)} bytes but Rows × Columns × NumberOfFrames × BitsAllocated/8 "
+            f"= {expected}; the header does not describe the pixels, re-export the dose",
+            path=path,
+            field="PixelData",
+        )
+
+
+def _pixels_gy(path: str, scaling: float, shape: tuple[int, int, int]) -> FloatArray:
+    n_voxels = shape[0] * shape[1] * shape[2]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -126,6 +194,7 @@ def _pixels_gy(path: str, scaling: float) -> FloatArray:
                     f"file is truncated (element {truncated}); copy or re-export the complete file",
                     path=path,
                 )
+            _check_pixel_length(full, path, n_voxels)
             pixels = full.pixel_array
     except DicomInputError:
         raise
@@ -136,7 +205,14 @@ def _pixels_gy(path: str, scaling: float) -> FloatArray:
             path=path,
             field="PixelData",
         ) from exc
-    return np.asarray(pixels, dtype=np.float64) * scaling
+    if pixels.size != n_voxels:
+        raise DicomInputError(
+            f"decodes to {pixels.size} values, not Rows × Columns × NumberOfFrames = {n_voxels}; "
+            "re-export the dose",
+            path=path,
+            field="PixelData",
+        )
+    return np.asarray(pixels, dtype=np.float64).reshape(shape) * scaling
 
 
 def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
@@ -157,19 +233,26 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
         raise DicomInputError(
             f"unknown value {summation!r}", path=path, field="DoseSummationType"
         ) from exc
-    scaling = float(_require(ds, "DoseGridScaling", path))  # type: ignore[arg-type]
-    if not (scaling > 0 and np.isfinite(scaling)):
+    scaling = decimal(ds, "DoseGridScaling", path, required=True) or 0.0
+    if not scaling > 0:
         raise DicomInputError(
             f"must be positive, got {scaling}", path=path, field="DoseGridScaling"
         )
     row_sign, col_sign = _orientation(ds, path)
-    ipp = [float(v) for v in _require(ds, "ImagePositionPatient", path)]  # type: ignore[attr-defined]
-    spacing = [float(v) for v in _require(ds, "PixelSpacing", path)]  # type: ignore[attr-defined]
-    rows, cols = int(_require(ds, "Rows", path)), int(_require(ds, "Columns", path))  # type: ignore[call-overload]
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    dose = _pixels_gy(path, scaling).reshape(n_frames, rows, cols)
-    x = ipp[0] + row_sign * spacing[1] * np.arange(cols)
-    y = ipp[1] + col_sign * spacing[0] * np.arange(rows)
+    ipp = decimals(ds, "ImagePositionPatient", path, count=3, required=True)
+    spacing = decimals(ds, "PixelSpacing", path, count=2, required=True)
+    if min(spacing) <= 0:
+        raise DicomInputError(
+            f"{spacing} must be positive; re-export the dose", path=path, field="PixelSpacing"
+        )
+    rows = integer(ds, "Rows", path, required=True, minimum=1) or 0
+    cols = integer(ds, "Columns", path, required=True, minimum=1) or 0
+    n_frames = integer(ds, "NumberOfFrames", path, minimum=1) or 1
+    dose_type = str(ds.get("DoseType", "")).strip().upper()
+    _check_pixel_module(ds, path, dose_type)
+    dose = _pixels_gy(path, scaling, (n_frames, rows, cols))
+    x = ipp[0] + row_sign * spacing[1] * np.arange(cols, dtype=np.float64)
+    y = ipp[1] + col_sign * spacing[0] * np.arange(rows, dtype=np.float64)
     z = _frame_z(ds, path, ipp[2], row_sign, col_sign, n_frames)
     if row_sign < 0:
         x, dose = x[::-1], dose[:, :, ::-1]
@@ -177,7 +260,7 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
         y, dose = y[::-1], dose[:, ::-1, :]
     order = np.argsort(z)
     z, dose = z[order], dose[order]
-    plan_uid, beams = _referenced(ds)
+    plan_uid, beams = _referenced(ds, path)
     embedded: tuple[EmbeddedDVH, ...] = ()
     if ds.get("DVHSequence"):
         embedded, dvh_findings = read_embedded_dvhs(ds, path)
@@ -187,7 +270,7 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
         y_mm=y,
         z_mm=z,
         dose_gy=np.ascontiguousarray(dose),
-        dose_type=str(ds.get("DoseType", "")).strip().upper(),
+        dose_type=dose_type,
         summation_type=summation_type,
         frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")).strip(),
         sop_instance_uid=str(ds.get("SOPInstanceUID", "")).strip(),

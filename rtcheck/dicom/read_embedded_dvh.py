@@ -13,13 +13,9 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import EmbeddedDVH
-from rtcheck.dicom.values import ds_array
+from rtcheck.dicom.values import decimal, ds_array, integer
+from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding, Severity
-
-
-def _optional_float(item: Dataset, keyword: str) -> float | None:
-    value = item.get(keyword)
-    return None if value is None or value == "" else float(value)
 
 
 def _skip(path: str, roi: int | None, why: str) -> Finding:
@@ -34,7 +30,10 @@ def _skip(path: str, roi: int | None, why: str) -> Finding:
 
 def _one(item: Dataset, path: str) -> tuple[EmbeddedDVH | None, Finding | None]:
     refs = item.get("DVHReferencedROISequence") or []
-    roi = int(refs[0].ReferencedROINumber) if refs and "ReferencedROINumber" in refs[0] else None
+    try:
+        roi = integer(refs[0], "ReferencedROINumber", path) if refs else None
+    except DicomInputError as exc:
+        return None, _skip(path, None, str(exc))
     if roi is None:
         return None, _skip(path, None, "no DVHReferencedROISequence")
     units = str(item.get("DoseUnits", "")).upper()
@@ -48,9 +47,16 @@ def _one(item: Dataset, path: str) -> tuple[EmbeddedDVH | None, Finding | None]:
         data = ds_array(item, "DVHData")
     except ValueError:
         return None, _skip(path, roi, "DVHData holds a value that is not a number")
-    if data.size < 2 or data.size % 2:
-        return None, _skip(path, roi, "DVHData is empty or has an odd number of values")
-    scaling = float(item.get("DVHDoseScaling", 1.0) or 1.0)
+    if data.size < 2 or data.size % 2 or not np.all(np.isfinite(data)):
+        return None, _skip(path, roi, "DVHData is empty, has an odd number of values or NaN")
+    try:
+        scaling = decimal(item, "DVHDoseScaling", path) or 1.0
+        declared = [
+            decimal(item, keyword, path)
+            for keyword in ("DVHMinimumDose", "DVHMeanDose", "DVHMaximumDose")
+        ]
+    except DicomInputError as exc:
+        return None, _skip(path, roi, str(exc))
     widths_gy = data[0::2] * scaling
     volumes = data[1::2]
     edges = np.concatenate(([0.0], np.cumsum(widths_gy)[:-1]))
@@ -60,9 +66,9 @@ def _one(item: Dataset, path: str) -> tuple[EmbeddedDVH | None, Finding | None]:
         roi_number=roi,
         dose_edges_gy=edges,
         volume_cc=volumes,
-        declared_min_gy=_optional_float(item, "DVHMinimumDose"),
-        declared_mean_gy=_optional_float(item, "DVHMeanDose"),
-        declared_max_gy=_optional_float(item, "DVHMaximumDose"),
+        declared_min_gy=declared[0],
+        declared_mean_gy=declared[1],
+        declared_max_gy=declared[2],
     )
     return dvh, None
 

@@ -8,6 +8,9 @@
   metersets and beam doses from its ReferencedBeamSequence (300C,0004).
 * Beams: BeamSequence (300A,00B0) or IonBeamSequence (300A,03A2); energy from the
   first control point's NominalBeamEnergy (MV for photons, MeV for ions/electrons).
+* Numbers are checked: a prescription, meterset, beam dose or energy that is not a
+  finite number ≥ 0, or a NumberOfFractionsPlanned below 1, is a one-line error
+  (never a silent "missing" value, never a negative BED).
 """
 
 from __future__ import annotations
@@ -16,20 +19,23 @@ from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import Beam, Plan, Prescription
 from rtcheck.dicom.sop import Kind
+from rtcheck.dicom.values import decimal, integer
+from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding, Severity
 
 
-def _float(value: object) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+def _non_negative(item: Dataset, keyword: str, path: str) -> float | None:
+    """A DS value that must be a finite number ≥ 0 (a dose, a meterset, an energy)."""
+    value = decimal(item, keyword, path)
+    if value is not None and value < 0:
+        raise DicomInputError(
+            f"{value:g} is negative; the plan is corrupt, re-export it", path=path, field=keyword
+        )
+    return value
 
 
 def _fraction_group(
-    ds: Dataset,
+    ds: Dataset, path: str
 ) -> tuple[int | None, dict[int, tuple[float | None, float | None]], str]:
     groups = ds.get("FractionGroupSequence") or []
     if not groups:
@@ -38,22 +44,25 @@ def _fraction_group(
     meterset: dict[int, tuple[float | None, float | None]] = {}
     pattern = ""
     for group in groups:
-        total += int(group.get("NumberOfFractionsPlanned", 0) or 0)
+        # Type 2 (may be empty, then a FRACTIONS_MISSING finding); when given, a
+        # count below 1 is garbage that BED/EQD2 must never use
+        total += integer(group, "NumberOfFractionsPlanned", path, minimum=1) or 0
         pattern = pattern or str(group.get("FractionPattern", "") or "")
         for ref in group.get("ReferencedBeamSequence") or []:
-            if ref.get("ReferencedBeamNumber") is None:
+            number = integer(ref, "ReferencedBeamNumber", path)
+            if number is None:
                 continue
-            meterset[int(ref.ReferencedBeamNumber)] = (
-                _float(ref.get("BeamMeterset")),
-                _float(ref.get("BeamDose")),
+            meterset[number] = (
+                _non_negative(ref, "BeamMeterset", path),
+                _non_negative(ref, "BeamDose", path),
             )
     return (total or None), meterset, pattern
 
 
-def _energy(beam: Dataset, is_ion: bool) -> str:
+def _energy(beam: Dataset, is_ion: bool, path: str) -> str:
     points = beam.get("IonControlPointSequence" if is_ion else "ControlPointSequence") or []
     for point in points:
-        energy = _float(point.get("NominalBeamEnergy"))
+        energy = _non_negative(point, "NominalBeamEnergy", path)
         if energy is not None:
             unit = (
                 "MeV"
@@ -65,12 +74,12 @@ def _energy(beam: Dataset, is_ion: bool) -> str:
 
 
 def _beams(
-    ds: Dataset, is_ion: bool, meterset: dict[int, tuple[float | None, float | None]]
+    ds: Dataset, is_ion: bool, meterset: dict[int, tuple[float | None, float | None]], path: str
 ) -> tuple[Beam, ...]:
     sequence = ds.get("IonBeamSequence" if is_ion else "BeamSequence") or []
     beams = []
     for beam in sequence:
-        number = int(beam.get("BeamNumber", 0) or 0)
+        number = integer(beam, "BeamNumber", path) or 0
         mu, dose = meterset.get(number, (None, None))
         points = beam.get("IonControlPointSequence" if is_ion else "ControlPointSequence") or []
         beams.append(
@@ -81,7 +90,7 @@ def _beams(
                 radiation_type=str(beam.get("RadiationType", "") or ""),
                 treatment_delivery_type=str(beam.get("TreatmentDeliveryType", "") or ""),
                 machine=str(beam.get("TreatmentMachineName", "") or ""),
-                energy=_energy(beam, is_ion),
+                energy=_energy(beam, is_ion, path),
                 meterset_mu=mu,
                 beam_dose_gy=dose,
                 control_points=len(points),
@@ -96,7 +105,13 @@ def _prescription(
     targets: list[tuple[float, str]] = []
     points: list[tuple[float, str]] = []
     for item in ds.get("DoseReferenceSequence") or []:
-        dose = _float(item.get("TargetPrescriptionDose"))
+        dose = decimal(item, "TargetPrescriptionDose", path)
+        if dose is not None and dose < 0:
+            raise DicomInputError(
+                f"{dose:g} Gy is negative; the prescription is corrupt, re-export the plan",
+                path=path,
+                field="TargetPrescriptionDose",
+            )
         if str(item.get("DoseReferenceType", "")).upper() != "TARGET" or dose is None or dose <= 0:
             continue
         entry = (dose, str(item.get("DoseReferenceDescription", "") or "").strip())
@@ -145,7 +160,7 @@ def _prescription(
 def read_plan(ds: Dataset, path: str, kind: Kind) -> tuple[Plan, list[Finding]]:
     """Convert an RTPLAN / RT Ion Plan dataset into a Plan plus findings."""
     is_ion = kind is Kind.RTIONPLAN
-    fractions, meterset, pattern = _fraction_group(ds)
+    fractions, meterset, pattern = _fraction_group(ds, path)
     prescription, findings = _prescription(ds, fractions, path)
     structure_refs = ds.get("ReferencedStructureSetSequence") or []
     structure_uid = (
@@ -161,7 +176,7 @@ def read_plan(ds: Dataset, path: str, kind: Kind) -> tuple[Plan, list[Finding]]:
         referenced_structure_set_uid=structure_uid,
         prescription=prescription,
         fractions_planned=fractions,
-        beams=_beams(ds, is_ion, meterset),
+        beams=_beams(ds, is_ion, meterset, path),
         fraction_pattern=pattern,
         patient_id=str(ds.get("PatientID", "") or "").strip(),
         source_path=path,

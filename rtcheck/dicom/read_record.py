@@ -4,7 +4,8 @@
   RT General Treatment Record module; when absent, the first beam session's
   first TreatmentControlPointDate/Time (3008,0024/0025).
 * Timezone: TimezoneOffsetFromUTC (0008,0201), e.g. ``+0100``, makes the
-  datetime aware (PS3.3 C.12.1.1.8); without it the datetime stays naive.
+  datetime aware (PS3.3 C.12.1.1.8); without it the datetime stays naive. Offsets
+  outside -1200..+1400 are refused.
 * Fraction: CurrentFractionNumber (3008,0022) of the beam sessions.
 """
 
@@ -17,6 +18,7 @@ from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import DeliveredBeam, TreatmentRecord
 from rtcheck.dicom.sop import Kind
+from rtcheck.dicom.values import decimal, integer
 from rtcheck.errors import DicomInputError
 
 _TZ = re.compile(r"^([+-])(\d{2})(\d{2})$")
@@ -33,7 +35,15 @@ def parse_timezone(value: str, path: str) -> timezone | None:
             f"{text!r} is not of the form +HHMM/-HHMM", path=path, field="TimezoneOffsetFromUTC"
         )
     sign = 1 if match.group(1) == "+" else -1
-    return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    hours, minutes = int(match.group(2)), int(match.group(3))
+    offset = sign * timedelta(hours=hours, minutes=minutes)
+    # PS3.3 C.12.1.1.8 / PS3.5 Table 6.2-1: offsets run from -1200 to +1400
+    if minutes > 59 or not timedelta(hours=-12) <= offset <= timedelta(hours=14):
+        raise DicomInputError(
+            f"{text!r} is not a UTC offset between -1200 and +1400", path=path,
+            field="TimezoneOffsetFromUTC",
+        )
+    return timezone(offset)
 
 
 def parse_da_tm(date: str, time: str, path: str, field: str) -> datetime:
@@ -89,15 +99,15 @@ def _delivery(ds: Dataset, sessions: list[Dataset], path: str) -> datetime | Non
     return when
 
 
-def _delivered(session: Dataset) -> DeliveredBeam:
+def _delivered(session: Dataset, path: str) -> DeliveredBeam:
     points = session.get("ControlPointDeliverySequence") or []
     delivered = None
     for point in points:
-        value = point.get("DeliveredMeterset")
-        if value not in (None, ""):
-            delivered = float(value)
+        value = decimal(point, "DeliveredMeterset", path)
+        if value is not None:
+            delivered = value
     return DeliveredBeam(
-        number=int(session.get("ReferencedBeamNumber", 0) or 0),
+        number=integer(session, "ReferencedBeamNumber", path) or 0,
         name=str(session.get("BeamName", "") or "").strip(),
         delivered_meterset_mu=delivered,
         termination_status=str(session.get("TreatmentTerminationStatus", "") or "").strip(),
@@ -110,16 +120,16 @@ def read_record(ds: Dataset, path: str, kind: Kind) -> TreatmentRecord:
     plan_refs = ds.get("ReferencedRTPlanSequence") or []
     plan_uid = str(plan_refs[0].get("ReferencedSOPInstanceUID", "")).strip() if plan_refs else ""
     fractions = {
-        int(s.CurrentFractionNumber)
+        number
         for s in sessions
-        if s.get("CurrentFractionNumber") not in (None, "")
+        if (number := integer(s, "CurrentFractionNumber", path, minimum=0)) is not None
     }
     return TreatmentRecord(
         sop_instance_uid=str(ds.SOPInstanceUID).strip(),
         referenced_plan_uid=plan_uid,
         fraction_number=min(fractions) if fractions else None,
         delivery_datetime=_delivery(ds, sessions, path),
-        beams=tuple(_delivered(s) for s in sessions),
+        beams=tuple(_delivered(s, path) for s in sessions),
         source_path=path,
         patient_id=str(ds.get("PatientID", "") or "").strip(),
     )

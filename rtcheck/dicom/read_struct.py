@@ -8,6 +8,9 @@
 * POINT contours are kept as points; OPEN_* contours are ignored with a finding.
 * Several contours of one ROI on one plane are kept apart; downstream they
   combine by the even-odd rule (holes).
+* Corruption is refused (one-line error): ROINumbers that repeat, contours that
+  reference an undeclared ROI, ContourData holding something other than finite
+  numbers. Only well-formed but unsupported contours become CONTOUR_IGNORED.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from collections import Counter
 import numpy as np
 from pydicom.dataset import Dataset
 
-from rtcheck.dicom.model import Contour, Structure, StructureSet
-from rtcheck.dicom.values import ds_array
+from rtcheck.dicom.model import Contour, FloatArray, Structure, StructureSet
+from rtcheck.dicom.values import ds_array, integer
 from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding, Severity
 
@@ -45,11 +48,85 @@ def _referenced_series(ds: Dataset) -> str:
 
 
 def _color(item: Dataset) -> tuple[int, int, int] | None:
+    """ROIDisplayColor (3006,002A); cosmetic, so an unreadable colour is just no colour."""
     raw = item.get("ROIDisplayColor")
     if raw is None:
         return None
-    values = [int(v) for v in raw]
+    try:
+        values = [int(v) for v in raw]
+    except (TypeError, ValueError):
+        return None
     return (values[0], values[1], values[2]) if len(values) == 3 else None
+
+
+def _contour_data(contour: Dataset, index: int, name: str, path: str) -> FloatArray:
+    """ContourData (3006,0050) of one contour: (x, y, z) triplets of finite numbers.
+
+    A value that is not a finite number is corruption, not a contour rtcheck could
+    skip: the ROI's volume would silently shrink, so the file is refused.
+    """
+    try:
+        data = ds_array(contour, "ContourData")
+    except ValueError:
+        data = np.array([np.nan])
+    if not np.all(np.isfinite(data)):
+        raise DicomInputError(
+            f"contour {index + 1} of ROI {name!r} holds a value that is not a finite number; "
+            "the structure set is corrupt, re-export it",
+            path=path,
+            field="ContourData",
+        )
+    if data.size == 0 or data.size % 3:
+        raise DicomInputError(
+            f"contour {index + 1} of ROI {name!r} holds {data.size} numbers, not (x, y, z) "
+            "triplets; the structure set is corrupt, re-export it",
+            path=path,
+            field="ContourData",
+        )
+    return data
+
+
+def _roi_numbers(ds: Dataset, path: str) -> list[int]:
+    """ROINumber (3006,0022) of every StructureSetROISequence item; they must be unique."""
+    numbers = [
+        integer(roi, "ROINumber", path, required=True) or 0
+        for roi in ds.get("StructureSetROISequence") or []
+    ]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise DicomInputError(
+            f"{repeated} used by several ROIs (PS3.3 C.8.8.5 requires unique numbers); "
+            "which contours belong to which ROI is unknown, re-export the structure set",
+            path=path,
+            field="ROINumber",
+        )
+    return numbers
+
+
+def _contour_items(ds: Dataset, numbers: list[int], path: str) -> dict[int, Dataset]:
+    """ROIContourSequence (3006,0039) items by ReferencedROINumber (PS3.3 C.8.8.6).
+
+    Each must reference a declared ROI, once.
+    """
+    items: dict[int, Dataset] = {}
+    for item in ds.get("ROIContourSequence") or []:
+        number = integer(item, "ReferencedROINumber", path, required=True) or 0
+        if number not in numbers:
+            raise DicomInputError(
+                f"{number} in ROIContourSequence is not a ROINumber of "
+                "StructureSetROISequence; its contours belong to no ROI, re-export the "
+                "structure set",
+                path=path,
+                field="ReferencedROINumber",
+            )
+        if number in items:
+            raise DicomInputError(
+                f"{number} has several ROIContourSequence items; re-export the structure set",
+                path=path,
+                field="ReferencedROINumber",
+            )
+        items[number] = item
+    return items
 
 
 def _contours(
@@ -58,16 +135,9 @@ def _contours(
     contours: list[Contour] = []
     points: list[list[float]] = []
     problems: Counter[str] = Counter()
-    for contour in item.get("ContourSequence") or []:
+    for index, contour in enumerate(item.get("ContourSequence") or []):
         geometry = str(contour.get("ContourGeometricType", "")).upper()
-        try:
-            data = ds_array(contour, "ContourData")
-        except ValueError:
-            problems["ContourData holds a value that is not a number"] += 1
-            continue
-        if data.size == 0 or data.size % 3:
-            problems["ContourData length is not a multiple of 3"] += 1
-            continue
+        data = _contour_data(contour, index, name, path)
         xyz = data.reshape(-1, 3)
         if geometry == "POINT":
             points.extend(xyz.tolist())
@@ -103,20 +173,17 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
             path=path,
             field="StructureSetROISequence",
         )
-    contour_items = {
-        int(item.ReferencedROINumber): item
-        for item in ds.get("ROIContourSequence") or []
-        if item.get("ReferencedROINumber") is not None
-    }
+    numbers = _roi_numbers(ds, path)
+    contour_items = _contour_items(ds, numbers, path)
     types = {
-        int(obs.ReferencedROINumber): str(obs.get("RTROIInterpretedType", "") or "").strip().upper()
+        integer(obs, "ReferencedROINumber", path): str(
+            obs.get("RTROIInterpretedType", "") or ""
+        ).strip().upper()
         for obs in ds.get("RTROIObservationsSequence") or []
-        if obs.get("ReferencedROINumber") is not None
     }
     set_for = _frame_of_reference(ds)
     structures: list[Structure] = []
-    for roi in rois:
-        number = int(roi.ROINumber)
+    for roi, number in zip(rois, numbers, strict=True):
         name = str(roi.get("ROIName", "") or f"ROI {number}").strip()
         item = contour_items.get(number)
         contours, points, contour_findings = (

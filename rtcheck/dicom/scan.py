@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import warnings
 from collections.abc import Iterable, Sequence
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
+from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.filereader import _read_file_meta_info, data_element_generator
+from pydicom.tag import Tag
 
 from rtcheck.dicom.sop import Kind, classify
 from rtcheck.errors import DicomInputError
@@ -28,6 +31,14 @@ from rtcheck.findings import Finding, Severity
 log = logging.getLogger(__name__)
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+#: ContourData (3006,0050) and DVHData (3004,0058): read from the raw bytes later
+_LEFT_RAW = frozenset({Tag(0x3006, 0x0050), Tag(0x3004, 0x0058)})
+#: Value Representations holding text (PS3.5 Table 6.2-1), decoded without failing
+_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
+     "UR", "UT"}
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,66 @@ def first_truncated_element(ds: Dataset, prefix: str = "") -> str | None:
     return None
 
 
+def parsed_end(path: Path, how: str, ds: Dataset) -> int | None:
+    """Byte offset where the last complete top-level element of the file ends.
+
+    pydicom stops without a word when fewer than 8 bytes of an element header are
+    left (a file cut inside a tag or length field), and keeps a cut value of an
+    element it decodes at once (SpecificCharacterSet) or defers; walking the
+    top-level elements again (PS3.5 §7.1) and adding up their declared lengths
+    shows all of them. ``None`` for deflated files, which cannot be walked.
+    """
+    if ds.file_meta.get("TransferSyntaxUID") == pydicom.uid.DeflatedExplicitVRLittleEndian:
+        return None
+    implicit, little = ds.original_encoding
+    if implicit is None or little is None:
+        return None
+    with path.open("rb") as fh:
+        if how == "meta":
+            fh.seek(132)
+            _read_file_meta_info(fh)
+        end = fh.tell()
+        for elem in data_element_generator(fh, implicit, little, defer_size=256):
+            if isinstance(elem, RawDataElement) and elem.length != _UNDEFINED_LENGTH:
+                end = elem.value_tell + elem.length
+            else:
+                end = fh.tell()
+    return end
+
+
+def _vr(raw: RawDataElement) -> str | None:
+    """The VR of a raw element: explicit in the file, or from the data dictionary."""
+    if raw.VR:
+        return str(raw.VR)
+    try:
+        return str(dictionary_VR(raw.tag))
+    except KeyError:  # a private or unknown tag: decode it to be safe
+        return None
+
+
+def _decode_all(ds: Dataset, prefix: str = "") -> None:
+    """Convert every element once (pydicom decodes lazily), so a corrupt element
+    (unknown VR, a length that is not a multiple of the value size...) fails here,
+    named, rather than later deep in a reader. Text VRs are left raw: pydicom
+    decodes them leniently (an invalid number stays a string, which the checked
+    readers of :mod:`rtcheck.dicom.values` refuse with the attribute's name), and
+    decoding the MLC positions of a plan would double the load time."""
+    for tag in list(ds.keys()):
+        raw = ds.get_item(tag)
+        if tag in _LEFT_RAW or (isinstance(raw, RawDataElement) and _vr(raw) in _TEXT_VRS):
+            continue
+        try:
+            elem = ds[tag]
+        except Exception as exc:  # pydicom raises many types for a corrupt element
+            raise DicomInputError(
+                f"element {prefix}{tag} cannot be decoded ({type(exc).__name__}: {exc}); "
+                "the file is corrupt, re-export it"
+            ) from exc
+        if elem.VR == "SQ" and elem.value is not None:
+            for i, item in enumerate(elem.value):
+                _decode_all(item, f"{prefix}{tag}[{i}].")
+
+
 def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
     """Read a DICOM file without pixel data; raise DicomInputError if unusable."""
     findings: list[Finding] = []
@@ -104,7 +175,12 @@ def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(path, stop_before_pixels=True, force=(how == "bare"))
-    except (InvalidDicomError, EOFError, ValueError, struct.error, OSError) as exc:
+            end = parsed_end(path, how, ds)
+            truncated = first_truncated_element(ds)  # before decoding: it reads raw lengths
+            _decode_all(ds)
+    except DicomInputError as exc:
+        raise DicomInputError(str(exc), path=path) from exc
+    except Exception as exc:  # a corrupt file makes pydicom raise almost anything
         raise DicomInputError(
             f"not a readable DICOM file ({type(exc).__name__}: {exc}); re-export it from the TPS",
             path=path,
@@ -119,14 +195,43 @@ def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
                 path=str(path),
             )
         )
-    truncated = first_truncated_element(ds)
     if truncated:
         raise DicomInputError(
             f"file is truncated (element {truncated} is shorter than its declared length); "
             "copy or re-export the complete file",
             path=path,
         )
+    if len(ds) == 0:
+        raise DicomInputError(
+            "file has a DICOM header but no data set (truncated?); copy or re-export the "
+            "complete file",
+            path=path,
+        )
+    size = path.stat().st_size
+    if end is not None and end != size:
+        raise DicomInputError(
+            f"file is truncated or corrupt (its last complete element ends at byte {end} of "
+            f"{size}); copy or re-export the complete file",
+            path=path,
+        )
     return ds, findings
+
+
+def _uid(ds: Dataset, keyword: str, path: Path) -> str:
+    """A UID attribute, checked: digits and dots, at most 64 characters (PS3.5 §9.1).
+
+    A UID with any other character is a corrupt file; used as is it would silently
+    break a link or make the object "not RT" and ignored.
+    """
+    uid = str(ds.get(keyword, "") or "").strip(" \x00")
+    if uid and (len(uid) > 64 or not _UID.match(uid)):
+        raise DicomInputError(
+            f"{uid[:70]!r} is not a valid UID (digits and dots, PS3.5 §9.1); the file is "
+            "corrupt, re-export it",
+            path=path,
+            field=keyword,
+        )
+    return uid
 
 
 def scan(
@@ -153,14 +258,14 @@ def scan(
             ignored.append(str(path))
             continue
         ds, file_findings = read_header(path, how)
-        kind = classify(str(ds.get("SOPClassUID", "")), str(ds.get("Modality", "")))
+        kind = classify(_uid(ds, "SOPClassUID", path), str(ds.get("Modality", "")))
         if kind is Kind.OTHER:
             log.info(
                 "ignoring %s: SOP class %s is not used by rtcheck", path, ds.get("SOPClassUID", "?")
             )
             ignored.append(str(path))
             continue
-        uid = str(ds.get("SOPInstanceUID", "")).strip()
+        uid = _uid(ds, "SOPInstanceUID", path)
         if not uid:
             raise DicomInputError(
                 "SOPInstanceUID (0008,0018) is missing; the object cannot be linked. Re-export it.",

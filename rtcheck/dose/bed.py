@@ -74,14 +74,23 @@ def convert_dose(
     n_fractions: int | None,
     alpha_beta_gy: float | None,
 ) -> FloatArray:
-    """``total_dose_gy`` in ``space`` (physical doses are returned unchanged)."""
+    """``total_dose_gy`` in ``space`` (physical doses are returned unchanged).
+
+    Raises ``ValueError`` when the result is not finite (a denormal α/β makes BED
+    overflow): no infinite dose ever reaches a DVH.
+    """
     d = np.asarray(total_dose_gy, dtype=np.float64)
     if space is DoseSpace.PHYSICAL:
         return d
     if n_fractions is None or alpha_beta_gy is None:
         raise ValueError(f"{space.value} needs the number of fractions and alpha/beta")
     fn = bed_gy if space is DoseSpace.BED else eqd2_gy
-    return np.asarray(fn(d, n_fractions, alpha_beta_gy), dtype=np.float64)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = np.asarray(fn(d, n_fractions, alpha_beta_gy), dtype=np.float64)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{space.value} with alpha/beta {alpha_beta_gy:g} Gy is not a finite "
+                         "number (alpha/beta far too small?); check the alpha/beta")
+    return out
 
 
 def prescription_bed_gy(

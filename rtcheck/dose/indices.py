@@ -60,6 +60,7 @@ from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
 from rtcheck.dose.dvh import CumulativeDVH
 from rtcheck.dose.geom_scanline import lattice_inside
 from rtcheck.dose.geometry import StackGeometry, stack_geometry
+from rtcheck.dose.index_guards import axis_bounds, inside_grid, truncated_indices
 from rtcheck.dose.metrics import MetricStatus
 from rtcheck.findings import Finding, Severity
 
@@ -160,13 +161,6 @@ def _mask(geom: StackGeometry | None, z: float, x0: float, y0: float, hx: float,
     return out
 
 
-def _axis_bounds(axis: FloatArray) -> tuple[float, float]:
-    """Covered range of an axis: outer nodes ± half the edge spacing (mm)."""
-    if axis.size == 1:
-        return float(axis[0]), float(axis[0])
-    return float(axis[0] - (axis[1] - axis[0]) / 2), float(axis[-1] + (axis[-1] - axis[-2]) / 2)
-
-
 def _frac_index(v: FloatArray, axis: FloatArray) -> FloatArray:
     """Fractional node index of positions ``v`` along an ascending axis (clamped)."""
     return np.interp(v, axis, np.arange(axis.size, dtype=np.float64))
@@ -185,7 +179,7 @@ def _lattice(grid: DoseGrid, ptv: StackGeometry, half_rx: float, max_points: int
             idx = hot[:, 2 - dim]
             lo[dim] = min(lo[dim], float(a[max(idx.min() - 1, 0)]))
             hi[dim] = max(hi[dim], float(a[min(idx.max() + 1, a.size - 1)]))
-    bounds = [_axis_bounds(a) for a in axes]
+    bounds = [axis_bounds(a) for a in axes]
     lo = [max(v, b[0]) for v, b in zip(lo, bounds, strict=True)]
     hi = [min(v, b[1]) for v, b in zip(hi, bounds, strict=True)]
     size = [max(h - lw, 1e-6) for lw, h in zip(lo, hi, strict=True)]
@@ -305,12 +299,18 @@ def compute_indices(
     if not prescription_gy > 0:
         raise ValueError("the prescription dose must be positive")
     findings: list[Finding] = []
+    keys = ("rtog_ci", "paddick_ci", "paddick_gi", "r50", "d2cm", "hi_icru83")
     if not ptv.contours:
-        empty = tuple(
-            IndexResult(k, None, "", MetricStatus.NOT_EVALUATED, "the target has no contours")
-            for k in ("rtog_ci", "paddick_ci", "paddick_gi", "r50", "d2cm", "hi_icru83"))
+        empty = tuple(IndexResult(k, None, "", MetricStatus.NOT_EVALUATED,
+                                  "the target has no contours") for k in keys)
         return PlanIndices(ptv.name, prescription_gy, 0.0, None, empty)
     geom = stack_geometry(ptv)
+    if not inside_grid(grid, geom):  # see rtcheck.dose.index_guards
+        why = ("the target extends beyond the dose grid: its indices are unknown; extend the "
+               "dose grid")
+        return PlanIndices(ptv.name, prescription_gy, 0.0, None, tuple(
+            IndexResult(k, None, "", MetricStatus.NOT_EVALUATED, why) for k in keys),
+            (Finding("INDEX_TARGET_OUTSIDE_GRID", Severity.ERROR, why, subject=ptv.name),))
     body_geom = stack_geometry(body) if body is not None and body.contours else None
     counts, ptv_doses, h = _count(grid, geom, body_geom, prescription_gy, max_points, max_step_mm)
     tv, tv_piv, piv, piv50 = counts["tv"], counts["tv_piv"], counts["piv"], counts["piv50"]
@@ -358,6 +358,12 @@ def compute_indices(
         res.append(IndexResult("hi_icru83", hi, ""))
     for key, value in (("tv_cc", tv), ("piv_cc", piv), ("piv50_cc", piv50), ("tv_piv_cc", tv_piv)):
         res.append(IndexResult(key, value, "cc"))
+    cut = truncated_indices(grid, body_geom, prescription_gy, d2cm)
+    res = [IndexResult(r.key, None, r.unit, MetricStatus.NOT_EVALUATED, cut[r.key])
+           if r.key in cut else r for r in res]
+    if cut:
+        findings.append(Finding("INDEX_ISODOSE_OUTSIDE_GRID", Severity.WARNING,
+                                "; ".join(sorted(set(cut.values()))), subject=ptv.name))
     findings.extend(grid_adequacy_findings(ptv.name, geom.volume_cc, grid, is_target=True))
     if geom.volume_cc > 0 and abs(tv - geom.volume_cc) > 0.05 * geom.volume_cc:
         findings.append(Finding(

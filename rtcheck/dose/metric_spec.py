@@ -162,6 +162,15 @@ class MetricSpec:
         return replace(self, dose_space=space, alpha_beta_gy=alpha_beta_gy)
 
     @property
+    def label(self) -> str:
+        """A column title: ``raw``, plus ``@BED``/``@EQD2`` when a default (not the spec) chose
+        the dose space, so that a BED column is never titled as physical Gy."""
+        if self.space_explicit or self.dose_space is DoseSpace.PHYSICAL:
+            return self.raw
+        ab = "" if self.alpha_beta_gy is None else f"({self.alpha_beta_gy:g})"
+        return f"{self.raw}@{self.dose_space.value}{ab}"
+
+    @property
     def canonical(self) -> str:
         """The spec in a normal spelling, e.g. ``D95%[Gy]``, ``V20Gy[cc]``, ``Max[Gy]@BED3``."""
         prefix = {MetricKind.DOSE_AT_VOLUME: "D", MetricKind.VOLUME_AT_DOSE: "V",
@@ -262,8 +271,8 @@ def parse_metric(text: str) -> MetricSpec:
             if space is DoseSpace.EQD2 and groups.get("ab_bare") is not None:
                 raise _error(raw, "write the EQD2 alpha/beta in parentheses, e.g. @EQD2(3)")
             alpha_beta = float(ab_text)
-            if not alpha_beta > 0:
-                raise _error(raw, "alpha/beta must be positive")
+            if not (alpha_beta > 0 and math.isfinite(alpha_beta)):
+                raise _error(raw, "alpha/beta must be positive and finite (Gy)")
         return MetricSpec(
             raw=raw, kind=kind, query_value=value, query_unit=qunit, output_unit=out,
             dose_space=space, alpha_beta_gy=alpha_beta, space_explicit=explicit,

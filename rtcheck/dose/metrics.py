@@ -200,13 +200,17 @@ def evaluate_structure_metrics(
                 spec, f"{spec.dose_space.value} needs the number of fractions and none is known; "
                 "give --fractions or a plan", ab))
             continue
-        key = (spec.dose_space, ab)
-        if key not in cache:
-            cache[key] = dvh_in_space(samples.dose_gy, samples.weight_cc, spec.dose_space,
-                                      n_fractions, ab, getattr(samples, "dmin_gy", None),
-                                      getattr(samples, "dmax_gy", None))
-        ref = None
-        if prescription_gy is not None:
-            ref = float(convert_dose(prescription_gy, spec.dose_space, n_fractions, ab))
+        try:
+            key = (spec.dose_space, ab)
+            if key not in cache:
+                cache[key] = dvh_in_space(samples.dose_gy, samples.weight_cc, spec.dose_space,
+                                          n_fractions, ab, getattr(samples, "dmin_gy", None),
+                                          getattr(samples, "dmax_gy", None))
+            ref = None
+            if prescription_gy is not None:
+                ref = float(convert_dose(prescription_gy, spec.dose_space, n_fractions, ab))
+        except ValueError as exc:  # a non-finite BED/EQD2 (see convert_dose)
+            results.append(not_evaluated(spec, str(exc), ab))
+            continue
         results.append(evaluate_metric(spec, cache[key], ref, alpha_beta_gy=ab))
     return tuple(results)

@@ -99,7 +99,7 @@ def analyse_patient(p: PatientEvents, cutoff: date, config: AnalysisConfig) -> P
         eps.append(dated_endpoint(p.patient_id, "psa_progression", s, psa.progression_date,
                                   f"PSA progression ({psa.progression_rule})",
                                   psa.last_value_date, "censored: last PSA value"))
-    tox = toxicity_summary(p, s, fu.end_date)
+    tox = toxicity_summary(p, s, fu.end_date, known_until=cutoff)
     eps.append(dated_endpoint(p.patient_id, "late_toxicity_g2", s, tox.first_late_grade2_date,
                               "late grade >= 2 toxicity", fu.end_date, fu.reason))
     return PatientResult(p.patient_id, start, tuple(eps), psa, tox,

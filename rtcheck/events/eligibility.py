@@ -10,7 +10,9 @@ Criteria (each PASS, FAIL or MISSING per patient)
   ng/dL). The last value on or before the start of follow-up is used.
 * ``lesions``: oligoprogression, at most 3 progressive lesions in total, a local
   recurrence counting as one: covariates ``n_progressive_metastases`` +
-  ``local_recurrence`` (0/1) <= 3. More is polyprogression (excluded).
+  ``local_recurrence`` (0/1) <= 3. More is polyprogression (excluded). A count that
+  is not a whole number >= 0, or a ``local_recurrence`` other than 0/1, is MISSING
+  (never truncated into a PASS).
 * ``age``: covariate ``age_years`` >= 18.
 * ``who_ps``: covariate ``who_ps`` <= the configured maximum. The protocol paper
   says 0-2 (the default), the registry 0-1: pass ``who_ps_max=1`` for the registry.
@@ -86,6 +88,10 @@ def screen(patient: PatientEvents, start: date, who_ps_max: int = WHO_PS_MAX_PAP
     if mets is None or local is None:
         criteria.append(Criterion(
             "lesions", MISSING, "needs covariates n_progressive_metastases and local_recurrence"))
+    elif not float(mets).is_integer() or mets < 0 or local not in (0, 1):
+        criteria.append(Criterion(
+            "lesions", MISSING, f"n_progressive_metastases {mets:g} must be a whole number >= 0 "
+            f"and local_recurrence {local:g} 0 or 1; correct the covariates"))
     else:
         total = int(mets) + (1 if local else 0)
         criteria.append(Criterion(

@@ -23,6 +23,8 @@ import yaml
 
 from rtcheck.errors import EventDataError
 from rtcheck.events.schema import (
+    CLAVIEN_DINDO_GRADES,
+    CTCAE_GRADES,
     PSA_UNITS,
     ClinicalProgression,
     Covariate,
@@ -164,7 +166,9 @@ def _toxicity(row: RawRow, base: dict[str, Any]) -> Event:
     if not term:
         raise _RowError("term", "missing; give the CTCAE v4.0 term (or the complication)")
     system = _choice(row, "grade_system", GradeSystem)
-    grade = row.get("grade")
+    grade = row.get("grade")  # enumerated values match case-insensitively (README): iiia -> IIIa
+    scale = CTCAE_GRADES if system is GradeSystem.CTCAE else CLAVIEN_DINDO_GRADES
+    grade = next((g for g in scale if g.casefold() == grade.casefold()), grade)
     try:
         resolution = parse_date(row.get("resolution_date"), "resolution_date") \
             if row.get("resolution_date") else None
@@ -225,7 +229,11 @@ def _convert(row: RawRow, out: ParsedEvents) -> None:
         out.problems.append(problem(pid, row.row, "value", f"{exc}; correct the row"))
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[RawRow]]:
+#: (header, rows, problems) of a file
+_Rows = tuple[list[str], list[RawRow], list[str]]
+
+
+def _csv_rows(path: Path) -> _Rows:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         try:
@@ -233,30 +241,49 @@ def _csv_rows(path: Path) -> tuple[list[str], list[RawRow]]:
         except StopIteration:
             raise EventDataError("the event file is empty; see fixtures/cohort/README.md",
                                  path=path) from None
+        twice = sorted({h for h in header if h and header.count(h) > 1})
+        if twice:
+            raise EventDataError(f"column(s) {', '.join(twice)} appear more than once in the "
+                                 "header; keep one of each", path=path)
         rows: list[RawRow] = []
+        problems: list[str] = []
         for cells in reader:
             if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
                 continue
             mapping = {h: c.strip() for h, c in zip(header, cells, strict=False) if c.strip()}
+            if any(c.strip() for c in cells[len(header):]):  # never drop a cell silently
+                problems.append(problem(mapping.get("patient_id", ""), reader.line_num, "value",
+                                        f"{len(cells)} cells but the header has {len(header)} "
+                                        "columns (more cells than columns; a decimal comma or "
+                                        "an unquoted comma?); use '.' and quote text"))
+                continue
             rows.append(RawRow(reader.line_num, mapping))
-    return header, rows
+    return header, rows, problems
 
 
-def _yaml_rows(path: Path) -> tuple[list[str], list[RawRow]]:
+def _yaml_rows(path: Path) -> _Rows:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise EventDataError(f"not valid YAML: {exc}", path=path) from None
+        where = " ".join(str(exc).split())
+        raise EventDataError(f"not valid YAML ({where}); see fixtures/cohort/README.md",
+                             path=path) from None
     entries = doc.get("events") if isinstance(doc, dict) else doc
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise EventDataError("YAML event file must be a list of mappings (or 'events:' list); "
                              "see fixtures/cohort/README.md", path=path)
     header: list[str] = sorted({str(k) for e in entries for k in e})
-    rows = [
-        RawRow(i, {str(k): _yaml_cell(v) for k, v in e.items() if _yaml_cell(v)})
-        for i, e in enumerate(entries, start=1)
-    ]
-    return header, rows
+    rows: list[RawRow] = []
+    problems: list[str] = []
+    for i, e in enumerate(entries, start=1):
+        pid = e.get("patient_id")
+        if pid is not None and not isinstance(pid, str):  # YAML reads 0012 as the integer 10
+            problems.append(problem(str(pid), i, "patient_id",
+                                    f"{pid!r} was read by YAML as a {type(pid).__name__}, not "
+                                    "as text; quote it, e.g. patient_id: '0012'"))
+            continue
+        rows.append(RawRow(i, {str(k): _yaml_cell(v) for k, v in e.items() if _yaml_cell(v)}))
+    return header, rows, problems
 
 
 def _yaml_cell(value: object) -> str:
@@ -273,20 +300,25 @@ def read_event_file(path: str | Path) -> ParsedEvents:
     Raises
     ------
     EventDataError
-        Only when the file as a whole is unusable (missing, empty, missing columns);
+        Only when the file as a whole is unusable (missing, empty, not UTF-8, missing or
+        repeated columns);
         row problems are collected in ``ParsedEvents.problems``.
     """
     path = Path(path)
     if not path.is_file():
         raise EventDataError("event file not found; give the path of a CSV or YAML file",
                              path=path)
-    header, rows = (_yaml_rows(path) if path.suffix.casefold() in (".yaml", ".yml")
-                    else _csv_rows(path))
+    try:
+        header, rows, problems = (_yaml_rows(path) if path.suffix.casefold() in (".yaml", ".yml")
+                                  else _csv_rows(path))
+    except UnicodeDecodeError as exc:
+        raise EventDataError(f"not UTF-8 text (byte {exc.start}: {exc.reason}); save the file "
+                             "as UTF-8", path=path) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise EventDataError(f"required column(s) missing: {', '.join(missing)}; "
                              "see fixtures/cohort/README.md", path=path)
-    out = ParsedEvents(str(path))
+    out = ParsedEvents(str(path), problems=problems)
     unknown = [c for c in header if c not in ALL_COLUMNS]
     if unknown:
         out.findings.append(Finding(

@@ -15,7 +15,8 @@ Definitions
 * Late: onset on or after the boundary ("> 3 months"; the protocol leaves the
   boundary day itself unassigned and rtcheck counts it as late), or an acute event
   still present after the boundary ("lasting > 3 months after treatment"):
-  resolution after the boundary, or no resolution date and follow-up beyond it.
+  resolution after the boundary, or no resolution date and follow-up beyond it. A
+  resolution dated after the cut-off is not known yet: the event counts as ongoing.
   Such a persisting event is both acute and late; its late date is the boundary.
 * Worst grade: per patient, category (acute/late) and system (CTCAE 1-5,
   Clavien-Dindo I...V, ranked in that order).
@@ -82,21 +83,30 @@ def _worst(events: list[ClassifiedToxicity], system: GradeSystem, late: bool) ->
     return scale[max(g.rank for g in grades) - 1]
 
 
-def classify(tox: Toxicity, start: date, followup_end: date) -> ClassifiedToxicity:
-    """Classify one event as acute and/or late (see the module docstring)."""
+def classify(tox: Toxicity, start: date, followup_end: date,
+             known_until: date | None = None) -> ClassifiedToxicity:
+    """Classify one event as acute and/or late (see the module docstring).
+
+    ``known_until`` (the cut-off; default ``followup_end``): a resolution dated later
+    is not known yet and the event counts as ongoing.
+    """
     boundary = add_months(start, ACUTE_LATE_MONTHS)
     onset = tox.event_date
     if onset >= boundary:
         return ClassifiedToxicity(tox, (onset - start).days, False, True, onset)
     resolved = tox.resolution_date
+    if resolved is not None and resolved > (known_until or followup_end):
+        resolved = None  # dated after the cut-off: not known at the analysis, ongoing
     persists = (resolved > boundary) if resolved is not None else followup_end > boundary
     return ClassifiedToxicity(tox, (onset - start).days, True, persists,
                               boundary if persists else None)
 
 
-def toxicity_summary(patient: PatientEvents, start: date, followup_end: date) -> ToxicitySummary:
-    """Classify the patient's toxicities up to ``followup_end`` (death, last contact or cut-off)."""
-    events = [classify(t, start, followup_end)
+def toxicity_summary(patient: PatientEvents, start: date, followup_end: date,
+                     known_until: date | None = None) -> ToxicitySummary:
+    """Classify the patient's toxicities up to ``followup_end`` (death, last contact or cut-off);
+    ``known_until`` is the cut-off (see :func:`classify`)."""
+    events = [classify(t, start, followup_end, known_until)
               for t in patient.of(Toxicity) if t.event_date <= followup_end]
     late2 = [c.late_date for c in events
              if c.late and c.late_date is not None and c.event.rank >= LATE_GRADE_MIN_RANK

@@ -30,7 +30,7 @@ from rtcheck.dose.metrics import (
 )
 from rtcheck.dose.settings import DvhSettings
 from rtcheck.dose.tps_compare import TpsComparison, compare_embedded
-from rtcheck.errors import InputError
+from rtcheck.errors import InputError, UsageError
 from rtcheck.findings import Finding, Severity
 
 _DEC = 4
@@ -39,6 +39,14 @@ BODY_NAMES = ("body", "external")
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), _DEC)
+
+
+def _rx_in(space: DoseSpace, rx: float, n: int | None, ab: float) -> float | None:
+    """The prescription as BED/EQD2; ``None`` without fractions or when it is not finite."""
+    try:
+        return float(convert_dose(rx, space, n, ab)) if n else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,8 @@ class CaseReport:
         if rx is not None:
             presc = {"total_gy": rx, "fractions": n, "source": self.rx_source,
                      "alpha_beta_gy": ab,
-                     "bed_gy": _r(float(convert_dose(rx, DoseSpace.BED, n, ab))) if n else None,
-                     "eqd2_gy": _r(float(convert_dose(rx, DoseSpace.EQD2, n, ab))) if n else None}
+                     "bed_gy": _r(_rx_in(DoseSpace.BED, rx, n, ab)),
+                     "eqd2_gy": _r(_rx_in(DoseSpace.EQD2, rx, n, ab))}
         dose = None
         if c.dose is not None:
             dose = {"summation_type": c.dose.summation_type.value, "dose_type": c.dose.dose_type,
@@ -227,8 +235,8 @@ def _case_report(
         rows.append(StructureReport(case.label, st.name, sdvh, _partial(results, sdvh),
                                     (*sdvh.findings, *extra)))
     by_roi = {r.sdvh.roi_number: r for r in rows if r.sdvh is not None}
-    for cmp in compare_embedded(grid.embedded_dvhs,
-                                {k: (r.name, r.sdvh.dvh if r.sdvh else None)
+    for cmp in compare_embedded(grid.embedded_dvhs,  # an incomplete DVH is not compared
+                                {k: (r.name, r.sdvh.dvh if r.sdvh and r.sdvh.complete else None)
                                  for k, r in by_roi.items()}, rx):
         r = by_roi[cmp.roi_number]
         rows[rows.index(r)] = replace(r, tps=cmp)
@@ -246,7 +254,8 @@ def _case_report(
                     findings.append(Finding("STRUCTURE_NOT_FOUND", Severity.ERROR,
                                             f"no target named {tn!r} for indices", subject=tn))
                     continue
-                t_dvh = dvhs.get(t.roi_number)
+                # the engine's DVH also for a target that is not reported (README)
+                t_dvh = dvhs.get(t.roi_number) or compute_dvhs(ss, grid, settings, [tn])[0]
                 plan_indices.append(compute_indices(
                     grid, t, rx, ptv_dvh=t_dvh.dvh if t_dvh and t_dvh.complete else None,
                     body=body, coverage_levels_percent=isodose_levels))
@@ -272,7 +281,9 @@ def build_dvh_report(
     ``dose_space`` applies to specs without their own ``@`` suffix;
     ``isodose_levels`` (% of Rx) are the coverage levels reported with the indices. Raises
     :class:`~rtcheck.errors.InputError` when no case has both an RTDOSE and an
-    RTSTRUCT, or when none of the named structures exists anywhere.
+    RTSTRUCT, or when none of the named structures exists anywhere;
+    :class:`~rtcheck.errors.UsageError` when an α/β is given for a structure name that
+    exists nowhere (it would silently fall back to the default).
     """
     settings = settings or DvhSettings()
     alpha_beta = alpha_beta or AlphaBetaTable()
@@ -282,11 +293,15 @@ def build_dvh_report(
         raise InputError("no case has both an RTDOSE and an RTSTRUCT: nothing to compute "
                          f"({len(result.cases)} case(s) found); give a plan folder or an "
                          "RTSTRUCT and an RTDOSE")
+    available = sorted({s.name for c in usable if c.structure_set
+                        for s in c.structure_set.structures})
     if names and not any(c.structure_set.by_name(n) for c in usable for n in names
                          if c.structure_set is not None):
-        available = sorted({s.name for c in usable if c.structure_set
-                            for s in c.structure_set.structures})
         raise InputError(f"none of the structures {', '.join(map(repr, names))} exists; "
+                         f"available: {', '.join(available)}")
+    unknown = [n for n in alpha_beta.by_structure if n not in {a.casefold() for a in available}]
+    if unknown:  # a misspelt name would silently fall back to the default alpha/beta
+        raise UsageError(f"--alpha-beta-for: no structure named {', '.join(map(repr, unknown))}; "
                          f"available: {', '.join(available)}")
     cases = tuple(_case_report(c, specs, names, settings, alpha_beta, targets, indices,
                                rx_gy, fractions, isodose_levels) for c in result.cases)
@@ -316,14 +331,15 @@ def render_text(report: DvhReport) -> str:
         d = c.case.dose
         rx = (f"Rx {c.prescription_gy:g} Gy / {c.fractions or '?'} fx ({c.rx_source})"
               if c.prescription_gy is not None else "no prescription")
-        if c.prescription_gy is not None and c.fractions:
-            ab = report.alpha_beta.default_gy
-            bed = float(convert_dose(c.prescription_gy, DoseSpace.BED, c.fractions, ab))
+        ab = report.alpha_beta.default_gy
+        bed = None if c.prescription_gy is None else _rx_in(DoseSpace.BED, c.prescription_gy,
+                                                            c.fractions, ab)
+        if bed is not None:
             rx += f", BED {bed:.1f} Gy (alpha/beta {ab:g} Gy)"
         grid = (f"dose {d.summation_type.value}, grid "
                 + " x ".join(f"{v:g}" for v in d.spacing_mm) + " mm") if d else "no dose"
         out += [f"Case {c.label}: {rx}; {grid}; dose space {report.dose_space.value}", ""]
-        specs = [s.raw for s in report.specs]
+        specs = [s.label for s in report.specs]
         rows = [[s.name, str(s.sdvh.roi_number) if s.sdvh else "-",
                  _fmt(s.sdvh.volume_cc if s.sdvh else None),
                  *(_fmt(getattr(s.sdvh.dvh, a) if s.sdvh and s.sdvh.dvh else None)
@@ -369,10 +385,12 @@ def render_csv(report: DvhReport) -> str:
     w = csv.writer(buf, lineterminator="\n")
     specs = [s.raw for s in report.specs]
     w.writerow(["case", "structure", "roi_number", "volume_cc", "min_gy", "mean_gy", "max_gy",
-                *specs, "findings"])
+                *(s.label for s in report.specs), "findings"])
     for s in report.structures:
         d = s.to_dict()
-        cells = [d["roi_number"], d["volume_cc"], d["min_gy"], d["mean_gy"], d["max_gy"],
+        # an incomplete DVH (structure partly outside the grid) has no min/mean/max either
+        stats = [d[k] if d["complete"] else None for k in ("min_gy", "mean_gy", "max_gy")]
+        cells = [d["roi_number"], d["volume_cc"], *stats,
                  *(d["metrics"][k] for k in specs)]
         w.writerow([s.case, s.name, *("" if v is None else v for v in cells),
                     ";".join(f["code"] for f in d["findings"])])

@@ -1,0 +1,628 @@
+"""Adversarial robustness of ``rtcheck info`` and ``rtcheck dvh`` on corrupted DICOM.
+
+Mutated copies (in ``tmp_path``) of the shipped synthetic plan ``fixtures/spine_sbrt``
+(and the two-beam-dose variant ``fixtures/spine_beam_doses``):
+
+* truncation of every file in its header, inside a sequence and inside the pixel data;
+* deterministic random byte flips (``numpy.random.default_rng(seed)``, fixed seeds);
+* semantic mutations written with pydicom (odd values of the attributes rtcheck reads).
+
+The contract (README, "Exit codes"; the project's safety rule): bad input gives exit
+code 3 and a one-line ``rtcheck: error:`` naming the file, the field and what to do —
+never exit 4 (internal error) and never a traceback. A wrong number is worse than an
+error, so every semantic mutation also states what must happen to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from click.testing import CliRunner, Result
+from pydicom import config as pydicom_config
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.tag import Tag
+
+from rtcheck.cli import cli
+from tests.conftest import FIXTURES
+
+SPINE = FIXTURES / "spine_sbrt"
+BEAM_DOSES = FIXTURES / "spine_beam_doses"
+SPINE_FILES = ("RS.dcm", "RP.dcm", "RD.dcm", "RT1.dcm", "RT2.dcm", "RT3.dcm")
+DVH_ARGS = ("--no-indices", "--structure", "SpinalCord")
+FLIPS_PER_FILE = 30
+
+# Tags (little endian) of a sequence rtcheck reads in each file, to truncate inside it.
+_SEQUENCE_TAG = {
+    "RS.dcm": b"\x06\x30\x39\x00",  # ROIContourSequence (3006,0039)
+    "RP.dcm": b"\x0a\x30\xb0\x00",  # BeamSequence (300A,00B0)
+    "RD.dcm": b"\x0c\x30\x02\x00",  # ReferencedRTPlanSequence (300C,0002)
+    "RT1.dcm": b"\x08\x30\x20\x00",  # TreatmentSessionBeamSequence (3008,0020)
+    "RT2.dcm": b"\x08\x30\x20\x00",
+    "RT3.dcm": b"\x08\x30\x20\x00",
+}
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010)
+
+# exit-3 messages that are about the input as a whole rather than one file: the
+# mutation made the file unusable for the DVH (e.g. a flipped SOP Class UID makes the
+# RTDOSE an ignored "other" object, a flipped ROIName removes 'SpinalCord'); the
+# message then correctly names what is missing instead of the file.
+_WHOLE_INPUT_MESSAGES = (
+    "no case has both an RTDOSE and an RTSTRUCT",
+    "none of the structures 'SpinalCord' exists",
+)
+
+
+# ------------------------------------------------------------------ helpers
+def copy_case(tmp_path: Path, src: Path = SPINE) -> Path:
+    """A private copy of a fixture folder (inputs are never modified in place)."""
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    return dst
+
+
+def invoke(command: str, *paths: Path, extra: tuple[str, ...] = ()) -> Result:
+    args = [command, *map(str, paths), *(DVH_ARGS if command == "dvh" else ()), *extra]
+    return CliRunner().invoke(cli, args)
+
+
+def assert_contract(result: Result, command: str, mutated: str) -> None:
+    """Exit 0 or 3, never 4; no traceback; an exit-3 message in the documented shape."""
+    context = f"{command} on mutated {mutated}: exit {result.exit_code}\n{result.stderr}"
+    assert result.exit_code in (0, 3), context
+    assert result.exception is None or isinstance(result.exception, SystemExit), context
+    assert "Traceback" not in result.stderr, context
+    assert "internal error" not in result.stderr, context
+    if result.exit_code != 3:
+        return
+    first, *rest = result.stderr.splitlines()
+    assert first.startswith("rtcheck: error: "), context
+    assert all(line.startswith("  - ") for line in rest), context
+    if mutated in first:
+        return
+    if command == "info" and " ERROR finding(s): " in first:
+        # `info` ends with a summary of its ERROR findings (broken link, FOR mismatch,
+        # CONTOUR_IGNORED...); the findings themselves, with their files, are on stdout.
+        codes = first.split(" ERROR finding(s): ", 1)[1].split(", ")
+        assert all(code in result.stdout for code in codes), context
+        return
+    assert any(text in first for text in _WHOLE_INPUT_MESSAGES), context
+
+
+def check_both(folder: Path, mutated: str) -> tuple[Result, Result]:
+    """Run ``info`` and ``dvh`` on ``folder`` and check the contract of both."""
+    info = invoke("info", folder)
+    assert_contract(info, "info", mutated)
+    dvh = invoke("dvh", folder)
+    assert_contract(dvh, "dvh", mutated)
+    return info, dvh
+
+
+@contextlib.contextmanager
+def lenient_pydicom() -> Iterator[None]:
+    """Let pydicom read and write invalid values (that is the point of the mutants)."""
+    saved = (
+        pydicom_config.settings.reading_validation_mode,
+        pydicom_config.settings.writing_validation_mode,
+    )
+    pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
+    pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
+    try:
+        yield
+    finally:
+        (
+            pydicom_config.settings.reading_validation_mode,
+            pydicom_config.settings.writing_validation_mode,
+        ) = saved
+
+
+def mutate(path: Path, change: Callable[[Dataset], object]) -> None:
+    """Rewrite ``path`` after ``change(ds)``, keeping its transfer syntax."""
+    with lenient_pydicom():
+        ds = pydicom.dcmread(path)
+        change(ds)
+        ds.save_as(path, enforce_file_format=False)
+
+
+def set_raw(ds: Dataset, keyword: str, text: str) -> None:
+    """Store ``text`` verbatim (space-padded to even length) as the value of ``keyword``.
+
+    A raw element is written byte for byte by pydicom, so values no valid writer
+    would produce ('abc' in a DS, '2026-13-45' in a DA) reach rtcheck as they are.
+    """
+    tag = Tag(tag_for_keyword(keyword))
+    value = text.encode("ascii")
+    value += b" " * (len(value) % 2)
+    ds._dict[tag] = RawDataElement(tag, dictionary_VR(tag), len(value), value, 0, False, True)
+
+
+def error_line(result: Result) -> str:
+    return result.stderr.splitlines()[0] if result.stderr else ""
+
+
+def expect_error(result: Result, file_name: str, *fragments: str) -> None:
+    """Exit 3 with a one-line error naming ``file_name`` and every fragment."""
+    assert result.exit_code == 3, (result.exit_code, result.stdout, result.stderr)
+    line = error_line(result)
+    assert line.startswith("rtcheck: error: ") and file_name in line, result.stderr
+    for fragment in fragments:
+        assert fragment in line, (fragment, result.stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def finding_codes(info: Result) -> set[str]:
+    data = json.loads(info.stdout)
+    found = {f["code"] for f in data["findings"]}
+    for case in data["cases"]:
+        found |= {f["code"] for f in case["findings"]}
+    return found
+
+
+def info_json(folder: Path) -> Result:
+    return invoke("info", folder, extra=("--format", "json"))
+
+
+# ------------------------------------------------------------------ 1. truncation
+def _truncation_offsets(name: str, data: bytes) -> list[int]:
+    size = len(data)
+    seq = data.find(_SEQUENCE_TAG[name], 132)
+    assert seq > 0, name
+    offsets = [
+        60,  # inside the preamble: no DICM marker any more
+        140,  # inside the File Meta Information
+        400,  # inside the dataset header
+        seq + 6,  # inside the sequence's tag/length
+        seq + 40,  # inside the sequence's first item
+        seq + (size - seq) // 2,  # deep inside the sequence
+        size - 1,  # one byte missing
+    ]
+    pixels = data.find(_PIXEL_DATA_TAG, 132)
+    if pixels > 0:
+        offsets += [pixels, pixels + 10, pixels + 12 + 1, pixels + (size - pixels) // 2]
+    return offsets
+
+
+TRUNCATIONS = [
+    (name, offset)
+    for name in SPINE_FILES
+    for offset in _truncation_offsets(name, (SPINE / name).read_bytes())
+]
+
+
+@pytest.mark.parametrize(("name", "offset"), TRUNCATIONS, ids=[f"{n}@{o}" for n, o in TRUNCATIONS])
+def test_truncated_file(tmp_path: Path, name: str, offset: int) -> None:
+    folder = copy_case(tmp_path)
+    path = folder / name
+    path.write_bytes(path.read_bytes()[:offset])
+    info, dvh = check_both(folder, name)
+    if offset >= 132:
+        # still DICOM by its marker: a truncated file is unusable, never partly loaded
+        assert info.exit_code == 3, info.stderr
+        assert name in error_line(info), info.stderr
+        # the dvh needs every file of the plan folder too
+        assert dvh.exit_code == 3 and name in error_line(dvh), dvh.stderr
+
+
+def test_truncated_beam_dose(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    path = folder / "RD_beam2.dcm"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 1000])
+    info, dvh = check_both(folder, "RD_beam2.dcm")
+    expect_error(info, "RD_beam2.dcm", "truncated")
+    expect_error(dvh, "RD_beam2.dcm", "truncated")
+
+
+# ------------------------------------------------------------------ 2. byte flips
+def _flipped(data: bytes, seed: int, header_only_before: int | None) -> bytes:
+    """Flip 1-8 bytes (XOR with a non-zero byte) at positions drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    buf = bytearray(data)
+    end = header_only_before if header_only_before is not None else len(buf)
+    for pos in rng.integers(128, end, size=int(rng.integers(1, 9))):
+        buf[int(pos)] ^= int(rng.integers(1, 256))
+    return bytes(buf)
+
+
+FLIPS = [(name, seed) for name in SPINE_FILES for seed in range(FLIPS_PER_FILE)]
+
+
+@pytest.mark.parametrize(("name", "seed"), FLIPS, ids=[f"{n}-seed{s}" for n, s in FLIPS])
+def test_random_byte_flips(tmp_path: Path, name: str, seed: int) -> None:
+    folder = copy_case(tmp_path)
+    path = folder / name
+    data = path.read_bytes()
+    pixels = data.find(_PIXEL_DATA_TAG, 132)
+    # RD: two thirds of the mutants hit the header (the pixel data is 97 % of the file
+    # and any 16-bit value is a valid dose), the rest anywhere including the pixels.
+    header_only = pixels + 12 if pixels > 0 and seed % 3 else None
+    path.write_bytes(_flipped(data, 1000 * SPINE_FILES.index(name) + seed, header_only))
+    check_both(folder, name)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_byte_flips_in_a_beam_dose(tmp_path: Path, seed: int) -> None:
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    path = folder / "RD_beam1.dcm"
+    data = path.read_bytes()
+    path.write_bytes(_flipped(data, 7000 + seed, data.find(_PIXEL_DATA_TAG, 132) + 12))
+    check_both(folder, "RD_beam1.dcm")
+
+
+# ------------------------------------------------------------------ 3. RTDOSE semantics
+def _delete(keyword: str) -> Callable[[Dataset], None]:
+    def change(ds: Dataset) -> None:
+        del ds[keyword]
+
+    return change
+
+
+def _raw(keyword: str, text: str) -> Callable[[Dataset], None]:
+    return lambda ds: set_raw(ds, keyword, text)
+
+
+DOSE_MUTATIONS: dict[str, tuple[Callable[[Dataset], None], tuple[str, ...]]] = {
+    # id: (mutation, fragments the exit-3 message must contain)
+    "scaling-missing": (_delete("DoseGridScaling"), ("DoseGridScaling",)),
+    "scaling-zero": (_raw("DoseGridScaling", "0"), ("DoseGridScaling",)),
+    "scaling-negative": (_raw("DoseGridScaling", "-6.25e-4"), ("DoseGridScaling",)),
+    "scaling-abc": (_raw("DoseGridScaling", "abc"), ("DoseGridScaling",)),
+    "scaling-nan": (_raw("DoseGridScaling", "NaN"), ("DoseGridScaling",)),
+    "scaling-two-values": (_raw("DoseGridScaling", "1e-3\\2e-3"), ("DoseGridScaling",)),
+    "units-cgy": (_raw("DoseUnits", "CGY"), ("DoseUnits", "'CGY'")),
+    "units-relative": (_raw("DoseUnits", "RELATIVE"), ("DoseUnits", "RELATIVE")),
+    "units-missing": (_delete("DoseUnits"), ("DoseUnits",)),
+    "summation-missing": (_delete("DoseSummationType"), ("DoseSummationType",)),
+    "summation-odd": (_raw("DoseSummationType", "TOTAL"), ("DoseSummationType",)),
+    "spacing-missing": (_delete("PixelSpacing"), ("PixelSpacing",)),
+    "spacing-one-value": (_raw("PixelSpacing", "2.5"), ("PixelSpacing",)),
+    "spacing-zero": (_raw("PixelSpacing", "0\\2.5"), ("PixelSpacing",)),
+    "spacing-negative": (_raw("PixelSpacing", "2.5\\-2.5"), ("PixelSpacing",)),
+    "spacing-abc": (_raw("PixelSpacing", "2.5\\abc"), ("PixelSpacing",)),
+    "ipp-two-values": (_raw("ImagePositionPatient", "-132.5\\-92.5"), ("ImagePositionPatient",)),
+    "ipp-abc": (_raw("ImagePositionPatient", "-132.5\\abc\\-27.5"), ("ImagePositionPatient",)),
+    "ipp-missing": (_delete("ImagePositionPatient"), ("ImagePositionPatient",)),
+    "iop-five-values": (_raw("ImageOrientationPatient", "1\\0\\0\\0\\1"),
+                        ("ImageOrientationPatient",)),
+    "iop-abc": (_raw("ImageOrientationPatient", "1\\0\\0\\abc\\1\\0"),
+                ("ImageOrientationPatient",)),
+    "iop-nan": (_raw("ImageOrientationPatient", "1\\0\\0\\0\\NaN\\0"),
+                ("ImageOrientationPatient",)),
+    "offsets-missing": (_delete("GridFrameOffsetVector"), ("GridFrameOffsetVector",)),
+    "offsets-count": (_raw("GridFrameOffsetVector", "\\".join(f"{2.5 * k:g}" for k in range(22))),
+                      ("GridFrameOffsetVector", "22 values for 23 frames")),
+    "offsets-non-monotonic": (
+        _raw("GridFrameOffsetVector",
+             "\\".join(f"{2.5 * k:g}" for k in (0, 2, 1, *range(3, 23)))),
+        ("GridFrameOffsetVector",)),
+    "offsets-repeated": (
+        _raw("GridFrameOffsetVector",
+             "\\".join(f"{2.5 * k:g}" for k in (0, 1, 1, *range(3, 23)))),
+        ("GridFrameOffsetVector", "repeated")),
+    "offsets-first-neither": (
+        _raw("GridFrameOffsetVector", "\\".join(f"{7 + 2.5 * k:g}" for k in range(23))),
+        ("GridFrameOffsetVector", "neither 0")),
+    "offsets-abc": (_raw("GridFrameOffsetVector", "0\\abc" + "\\5" * 21),
+                    ("GridFrameOffsetVector",)),
+    "offsets-nan": (_raw("GridFrameOffsetVector",
+                         "0\\NaN\\" + "\\".join(f"{2.5 * k:g}" for k in range(2, 23))),
+                    ("GridFrameOffsetVector",)),
+    "rows-too-small": (lambda ds: setattr(ds, "Rows", 74), ("PixelData",)),
+    "rows-too-large": (lambda ds: setattr(ds, "Rows", 76), ("PixelData",)),
+    "columns-too-small": (lambda ds: setattr(ds, "Columns", 106), ("PixelData",)),
+    "columns-zero": (lambda ds: setattr(ds, "Columns", 0), ("Columns",)),
+    "frames-too-few": (lambda ds: setattr(ds, "NumberOfFrames", 22), ("PixelData",)),
+    "frames-too-many": (lambda ds: setattr(ds, "NumberOfFrames", 24), ("PixelData",)),
+    "frames-zero": (_raw("NumberOfFrames", "0"), ("NumberOfFrames",)),
+    "frames-abc": (_raw("NumberOfFrames", "abc"), ("NumberOfFrames",)),
+    "bits-allocated-32": (lambda ds: setattr(ds, "BitsAllocated", 32), ("PixelData",)),
+    "pixel-data-missing": (_delete("PixelData"), ("PixelData",)),
+}
+
+
+@pytest.mark.parametrize("mutation", list(DOSE_MUTATIONS))
+def test_dose_semantic_mutation_is_a_one_line_error(tmp_path: Path, mutation: str) -> None:
+    change, fragments = DOSE_MUTATIONS[mutation]
+    folder = copy_case(tmp_path)
+    mutate(folder / "RD.dcm", change)
+    info, dvh = check_both(folder, "RD.dcm")
+    expect_error(info, "RD.dcm", *fragments)
+    expect_error(dvh, "RD.dcm", *fragments)
+
+
+def test_cgy_dose_message_says_what_to_do(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RD.dcm", _raw("DoseUnits", "CGY"))
+    result = invoke("info", folder)
+    assert result.stderr == (
+        f"rtcheck: error: {folder / 'RD.dcm'}: DoseUnits: is 'CGY'; rtcheck needs absolute dose "
+        "in Gy (RELATIVE doses cannot be checked). Export the dose in GY from the TPS\n"
+    )
+    assert result.stdout == ""
+
+
+def test_dose_grid_scaling_with_spaces_is_read(tmp_path: Path) -> None:
+    """Control: a valid but unusual DS spelling must still give the fixture's dose."""
+    folder = copy_case(tmp_path)
+    mutate(folder / "RD.dcm", _raw("DoseGridScaling", " 6.25E-04"))
+    result = info_json(folder)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["cases"][0]["dose"]["max_dose_gy"] == pytest.approx(37.5)
+
+
+def test_absolute_frame_offsets_are_accepted(tmp_path: Path) -> None:
+    """Control: offsets given as absolute z (first value = IPP z) are valid (C.8.8.3.2)."""
+    folder = copy_case(tmp_path)
+    mutate(folder / "RD.dcm", _raw(
+        "GridFrameOffsetVector", "\\".join(f"{-27.5 + 2.5 * k:g}" for k in range(23))))
+    info, dvh = check_both(folder, "RD.dcm")
+    assert info.exit_code == 0 and dvh.exit_code == 0, (info.stderr, dvh.stderr)
+    assert "SpinalCord  4    4.488      3.473   8.437    17.41" in dvh.stdout
+
+
+def test_two_plan_doses_for_one_plan(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+
+    def other_uid(ds: Dataset) -> None:
+        ds.SOPInstanceUID = ds.SOPInstanceUID.rsplit(".", 1)[0] + ".7"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+
+    shutil.copy(folder / "RD.dcm", folder / "RD2.dcm")
+    mutate(folder / "RD2.dcm", other_uid)
+    info, dvh = check_both(folder, "RD2.dcm")
+    assert info.exit_code == 3
+    assert "DOSE_AMBIGUOUS" in error_line(info)
+    assert "DOSE_AMBIGUOUS" in info_json(folder).stdout
+    # no dose is chosen: no DVH may be computed from either copy
+    assert dvh.exit_code == 3 and "no case has both an RTDOSE and an RTSTRUCT" in dvh.stderr
+
+
+def test_same_dose_twice_is_a_duplicate_not_an_ambiguity(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    shutil.copy(folder / "RD.dcm", folder / "RD_copy.dcm")
+    info, dvh = check_both(folder, "RD_copy.dcm")
+    assert info.exit_code == 0 and dvh.exit_code == 0
+    assert "DUPLICATE_FILE" in finding_codes(info_json(folder))
+
+
+def test_frame_of_reference_mismatch(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RD.dcm", lambda ds: setattr(ds, "FrameOfReferenceUID", "1.2.3.4.5"))
+    info, dvh = check_both(folder, "RD.dcm")
+    assert info.exit_code == 3 and "FOR_MISMATCH" in error_line(info)
+    # dose and structures cannot be overlaid: no DVH may be reported as a number
+    assert dvh.exit_code == 3 or (
+        "FOR_MISMATCH" in dvh.stdout and "17.41" not in dvh.stdout
+    ), dvh.stdout
+
+
+# ------------------------------------------------------------------ 4. RTSTRUCT semantics
+def _contour(ds: Dataset, roi_index: int = 3, contour_index: int = 5) -> Dataset:
+    """A contour of SpinalCord (ROI 4) by default."""
+    return ds.ROIContourSequence[roi_index].ContourSequence[contour_index]
+
+
+def _contour_text(values: list[str]) -> Callable[[Dataset], None]:
+    def change(ds: Dataset) -> None:
+        set_raw(_contour(ds), "ContourData", "\\".join(values))
+
+    return change
+
+
+def _cord_contour_values() -> list[str]:
+    with lenient_pydicom():
+        ds = pydicom.dcmread(SPINE / "RS.dcm")
+    return [str(v) for v in _contour(ds).ContourData]
+
+
+@pytest.mark.parametrize("damage", ["abc", "nan", "inf", "drop-one", "empty", "1e999"])
+def test_damaged_cord_contour_never_gives_a_silent_dvh(tmp_path: Path, damage: str) -> None:
+    values = _cord_contour_values()
+    if damage == "drop-one":
+        values = values[:-1]
+    elif damage == "empty":
+        values = []
+    else:
+        values[4] = damage
+    folder = copy_case(tmp_path)
+    mutate(folder / "RS.dcm", _contour_text(values))
+    info, dvh = check_both(folder, "RS.dcm")
+    # Either the whole file is refused, or the bad contour is dropped with an ERROR
+    # CONTOUR_IGNORED finding on SpinalCord (so `info` fails and the DVH says so).
+    if info.exit_code == 3 and "RS.dcm" in error_line(info):
+        expect_error(dvh, "RS.dcm", "ContourData")
+        return
+    assert "CONTOUR_IGNORED" in error_line(info), info.stderr
+    assert "CONTOUR_IGNORED" in dvh.stdout
+    # the cord DVH must not be computed from NaN/inf coordinates
+    assert "nan" not in dvh.stdout.lower() and "inf " not in dvh.stdout.lower()
+
+
+def test_duplicate_roi_number(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+
+    def duplicate(ds: Dataset) -> None:
+        ds.StructureSetROISequence[1].ROINumber = 4  # GTV now claims SpinalCord's number
+
+    mutate(folder / "RS.dcm", duplicate)
+    info, dvh = check_both(folder, "RS.dcm")
+    # which contours belong to which ROI is unknowable: never give GTV the cord's contours
+    expect_error(info, "RS.dcm", "ROINumber", "4")
+    expect_error(dvh, "RS.dcm", "ROINumber")
+
+
+def test_contours_referencing_an_undeclared_roi(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+
+    def dangle(ds: Dataset) -> None:
+        ds.ROIContourSequence[3].ReferencedROINumber = 99  # SpinalCord's contours
+
+    mutate(folder / "RS.dcm", dangle)
+    info, dvh = check_both(folder, "RS.dcm")
+    expect_error(info, "RS.dcm", "ReferencedROINumber", "99")
+    expect_error(dvh, "RS.dcm", "ReferencedROINumber")
+
+
+def test_roi_number_not_a_number(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RS.dcm", lambda ds: set_raw(ds.StructureSetROISequence[2], "ROINumber", "x"))
+    info, dvh = check_both(folder, "RS.dcm")
+    expect_error(info, "RS.dcm", "ROINumber")
+    expect_error(dvh, "RS.dcm", "ROINumber")
+
+
+def test_roi_color_garbage_is_not_fatal(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RS.dcm",
+           lambda ds: set_raw(ds.ROIContourSequence[3], "ROIDisplayColor", "255\\x\\0"))
+    _, dvh = check_both(folder, "RS.dcm")
+    # a colour is cosmetic; either a clear error or a load without colour is fine
+    assert "SpinalCord  4    4.488" in dvh.stdout or dvh.exit_code == 3
+
+
+def test_structure_set_without_sop_instance_uid(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RS.dcm", _delete("SOPInstanceUID"))
+    info, dvh = check_both(folder, "RS.dcm")
+    expect_error(info, "RS.dcm", "SOPInstanceUID")
+    expect_error(dvh, "RS.dcm", "SOPInstanceUID")
+
+
+# ------------------------------------------------------------------ 5. RTPLAN semantics
+def _fractions(text: str | None) -> Callable[[Dataset], None]:
+    def change(ds: Dataset) -> None:
+        group = ds.FractionGroupSequence[0]
+        if text is None:
+            del group.NumberOfFractionsPlanned
+        else:
+            set_raw(group, "NumberOfFractionsPlanned", text)
+
+    return change
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "2.5"])
+def test_invalid_number_of_fractions(tmp_path: Path, value: str) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RP.dcm", _fractions(value))
+    info, dvh = check_both(folder, "RP.dcm")
+    # a fraction count of 0, -3 or 'abc' is garbage: BED/EQD2 must never use it
+    expect_error(info, "RP.dcm", "NumberOfFractionsPlanned")
+    expect_error(dvh, "RP.dcm", "NumberOfFractionsPlanned")
+
+
+def test_missing_number_of_fractions_is_a_finding(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RP.dcm", _fractions(None))
+    info, dvh = check_both(folder, "RP.dcm")
+    assert info.exit_code == 0 and dvh.exit_code == 0
+    assert "FRACTIONS_MISSING" in finding_codes(info_json(folder))
+    bed = invoke("dvh", folder, extra=("--metric", "D0.035cc[Gy]@BED3", "--format", "json"))
+    assert bed.exit_code == 0, bed.stderr
+    metric = json.loads(bed.stdout)["structures"][0]["metric_details"][0]
+    assert metric["value"] is None and metric["status"] == "NOT_EVALUATED", metric
+
+
+@pytest.mark.parametrize("value", ["-30", "abc", "NaN"])
+def test_invalid_target_prescription_dose(tmp_path: Path, value: str) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RP.dcm",
+           lambda ds: set_raw(ds.DoseReferenceSequence[0], "TargetPrescriptionDose", value))
+    info, dvh = check_both(folder, "RP.dcm")
+    expect_error(info, "RP.dcm", "TargetPrescriptionDose")
+    expect_error(dvh, "RP.dcm", "TargetPrescriptionDose")
+
+
+def test_plan_without_sop_instance_uid(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RP.dcm", _delete("SOPInstanceUID"))
+    info, dvh = check_both(folder, "RP.dcm")
+    expect_error(info, "RP.dcm", "SOPInstanceUID")
+    expect_error(dvh, "RP.dcm", "SOPInstanceUID")
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "NaN"])
+def test_invalid_beam_meterset(tmp_path: Path, value: str) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RP.dcm", lambda ds: set_raw(
+        ds.FractionGroupSequence[0].ReferencedBeamSequence[0], "BeamMeterset", value))
+    info, _ = check_both(folder, "RP.dcm")
+    expect_error(info, "RP.dcm", "BeamMeterset")
+
+
+# ------------------------------------------------------------------ 6. records
+RECORD_MUTATIONS: dict[str, tuple[str, str, str]] = {
+    # id: (keyword, value, field named in the message)
+    "date-2026-13-45": ("TreatmentDate", "2026-13-45", "TreatmentDate"),
+    "date-20261345": ("TreatmentDate", "20261345", "TreatmentDate"),
+    "time-99": ("TreatmentTime", "99", "TreatmentDate"),
+    "time-2561": ("TreatmentTime", "2561", "TreatmentDate"),
+    "time-abc": ("TreatmentTime", "ab:cd", "TreatmentDate"),
+    "tz-+25:00": ("TimezoneOffsetFromUTC", "+25:00", "TimezoneOffsetFromUTC"),
+    "tz-+2500": ("TimezoneOffsetFromUTC", "+2500", "TimezoneOffsetFromUTC"),
+    "tz-+0175": ("TimezoneOffsetFromUTC", "+0175", "TimezoneOffsetFromUTC"),
+    "fraction-abc": ("CurrentFractionNumber", "abc", "CurrentFractionNumber"),
+}
+
+
+@pytest.mark.parametrize("mutation", list(RECORD_MUTATIONS))
+def test_record_semantic_mutation_is_a_one_line_error(tmp_path: Path, mutation: str) -> None:
+    keyword, value, field = RECORD_MUTATIONS[mutation]
+    folder = copy_case(tmp_path)
+
+    def change(ds: Dataset) -> None:
+        target = ds if keyword in ds else ds.TreatmentSessionBeamSequence[0]
+        set_raw(target, keyword, value)
+
+    mutate(folder / "RT2.dcm", change)
+    info, dvh = check_both(folder, "RT2.dcm")
+    expect_error(info, "RT2.dcm", field)
+    expect_error(dvh, "RT2.dcm", field)
+
+
+def test_record_without_sop_instance_uid(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path)
+    mutate(folder / "RT3.dcm", _delete("SOPInstanceUID"))
+    info, _ = check_both(folder, "RT3.dcm")
+    expect_error(info, "RT3.dcm", "SOPInstanceUID")
+
+
+# ------------------------------------------------------------------ 7. a real process
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [("RT1.dcm", "truncate-400"), ("RD.dcm", "sop-class-flip"), ("RD.dcm", "scaling-abc")],
+)
+def test_real_process_prints_exactly_one_line(tmp_path: Path, name: str, damage: str) -> None:
+    """In a shell, pydicom's own log lines and UserWarnings must not bury the error.
+
+    (CliRunner cannot show this: pytest captures warnings and logging itself.)
+    """
+    folder = copy_case(tmp_path)
+    path = folder / name
+    data = bytearray(path.read_bytes())
+    if damage == "truncate-400":
+        data = data[:400]  # cuts SpecificCharacterSet: pydicom warns "Unknown encoding"
+    elif damage == "sop-class-flip":
+        at = data.find(b"1.2.840.10008.5.1.4.1.1.481.2", 300)  # the data set's SOPClassUID
+        data[at + 3] = 0xEC
+    else:
+        at = data.find(b"6.25000e-04")
+        data[at : at + 3] = b"abc"
+    path.write_bytes(bytes(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "rtcheck", "info", str(folder)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rtcheck: error: "), done.stderr
+    assert name in lines[0]
