@@ -284,3 +284,30 @@ def test_partial_structure_statistics_are_marked_in_text() -> None:
     assert rows["SpinalCord"].count("*") == 3
     assert "*" not in rows["PTV"]
     assert "* incomplete DVH" in result.stdout
+
+
+def test_case_level_error_blocks_every_metric_and_exits_3(tmp_path: Path) -> None:
+    """A plan in another frame of reference: nothing is a result, even with a DVH at hand."""
+    import shutil
+
+    folder = tmp_path / "case"
+    shutil.copytree(SPINE, folder)
+    plan = pydicom.dcmread(folder / "RP.dcm")
+    plan.FrameOfReferenceUID = "1.2.3.4"
+    plan.save_as(folder / "RP.dcm")
+    res = run(str(folder), "--structure", "SpinalCord", "--structure", "PTV",
+              "--metric", "D0.035cc[Gy]", "--metric", "V100%[%]", "--format", "json")
+    assert res.exit_code == 3
+    assert res.stderr.strip().startswith("rtcheck: error: the input has")
+    assert "FOR_MISMATCH" in res.stderr
+    doc = json.loads(res.stdout)
+    for s in doc["structures"]:
+        assert s["complete"] is False and s["blocked_by"] == ["FOR_MISMATCH"]
+        assert set(s["metrics"].values()) == {None}
+        assert all(d["message"].startswith("FOR_MISMATCH") for d in s["metric_details"])
+    codes = {f["code"] for c in doc["cases"] for f in c["findings"]}
+    assert "INDICES_NOT_EVALUATED" in codes
+    text = run(str(folder), "--structure", "SpinalCord", "--no-indices")
+    assert text.exit_code == 3
+    cord = next(line for line in text.stdout.splitlines() if line.startswith("SpinalCord"))
+    assert cord.count("*") == 3

@@ -3,9 +3,13 @@
 Mutated copies (in ``tmp_path``) of the shipped synthetic plan ``fixtures/spine_sbrt``
 (and the two-beam-dose variant ``fixtures/spine_beam_doses``):
 
-* truncation of every file in its header, inside a sequence and inside the pixel data;
+* truncation of every file in its header, inside a sequence and inside the pixel data,
+  and exactly between two top-level elements (a valid, shorter data set for pydicom);
 * deterministic random byte flips (``numpy.random.default_rng(seed)``, fixed seeds);
-* semantic mutations written with pydicom (odd values of the attributes rtcheck reads).
+* semantic mutations written with pydicom (odd values of the attributes rtcheck reads),
+  each with the exact behaviour expected (code, field named in the message);
+* three mutants in a real ``python -m rtcheck`` process, where pydicom's own warnings
+  and log lines would otherwise reach stderr.
 
 The contract (README, "Exit codes"; the project's safety rule): bad input gives exit
 code 3 and a one-line ``rtcheck: error:`` naming the file, the field and what to do —
@@ -28,9 +32,10 @@ import pydicom
 import pytest
 from click.testing import CliRunner, Result
 from pydicom import config as pydicom_config
-from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filereader import _read_file_meta_info, data_element_generator
 from pydicom.tag import Tag
 
 from rtcheck.cli import cli
@@ -53,10 +58,10 @@ _SEQUENCE_TAG = {
 }
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010)
 
-# exit-3 messages that are about the input as a whole rather than one file: the
-# mutation made the file unusable for the DVH (e.g. a flipped SOP Class UID makes the
-# RTDOSE an ignored "other" object, a flipped ROIName removes 'SpinalCord'); the
-# message then correctly names what is missing instead of the file.
+# exit-3 messages of `dvh` about the input as a whole rather than one file: the loader
+# kept the file but did not use it (a dose that is ambiguous, incomplete or in another
+# frame of reference: its ERROR finding names the file in `info`), or a flipped byte in
+# an ROIName removed 'SpinalCord'; the message then names what is missing instead.
 _WHOLE_INPUT_MESSAGES = (
     "no case has both an RTDOSE and an RTSTRUCT",
     "none of the structures 'SpinalCord' exists",
@@ -223,6 +228,55 @@ def test_truncated_beam_dose(tmp_path: Path) -> None:
     expect_error(dvh, "RD_beam2.dcm", "truncated")
 
 
+def _element_starts(path: Path) -> list[tuple[int, str]]:
+    """(offset, keyword) of every top-level data-set element of an Explicit VR LE file."""
+    starts = []
+    with path.open("rb") as fh:
+        fh.seek(132)
+        _read_file_meta_info(fh)
+        offset = fh.tell()
+        for elem in data_element_generator(fh, False, True, defer_size=256):
+            starts.append((offset, keyword_for_tag(elem.tag)))
+            offset = fh.tell()
+    return starts
+
+
+# The last attribute rtcheck cannot do without in each file (Type 1 in its IOD). A file
+# cut exactly between two elements is a valid, shorter data set for pydicom; only a
+# missing mandatory attribute shows the cut. Cuts after it (optional Approval module,
+# the Type 2 ReferencedRTPlanSequence of a record) leave a usable object: no number
+# changes, and a missing plan reference is a LINK_RECORD_PLAN_MISSING warning.
+_LAST_NEEDED = {
+    "RS.dcm": "RTROIObservationsSequence",
+    "RP.dcm": "RTPlanGeometry",
+    "RD.dcm": "PixelData",
+    "RT1.dcm": "TreatmentSessionBeamSequence",
+}
+BOUNDARY_CUTS = [
+    (name, offset, keyword, offset <= dict(
+        (k, o) for o, k in _element_starts(SPINE / name))[_LAST_NEEDED[name]])
+    for name in _LAST_NEEDED
+    for offset, keyword in _element_starts(SPINE / name)
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "offset", "keyword", "needed"),
+    BOUNDARY_CUTS,
+    ids=[f"{n}-before-{k}" for n, _, k, _ in BOUNDARY_CUTS],
+)
+def test_file_cut_between_two_elements(
+    tmp_path: Path, name: str, offset: int, keyword: str, needed: bool
+) -> None:
+    folder = copy_case(tmp_path)
+    path = folder / name
+    path.write_bytes(path.read_bytes()[:offset])
+    info, dvh = check_both(folder, name)
+    if needed:
+        assert info.exit_code == 3 and name in error_line(info), info.stderr
+        assert dvh.exit_code == 3 and name in error_line(dvh), dvh.stderr
+
+
 # ------------------------------------------------------------------ 2. byte flips
 def _flipped(data: bytes, seed: int, header_only_before: int | None) -> bytes:
     """Flip 1-8 bytes (XOR with a non-zero byte) at positions drawn from ``seed``."""
@@ -248,6 +302,20 @@ def test_random_byte_flips(tmp_path: Path, name: str, seed: int) -> None:
     header_only = pixels + 12 if pixels > 0 and seed % 3 else None
     path.write_bytes(_flipped(data, 1000 * SPINE_FILES.index(name) + seed, header_only))
     check_both(folder, name)
+
+
+def test_flipped_vr_in_the_file_meta(tmp_path: Path) -> None:
+    """A flipped byte in the VR of MediaStorageSOPClassUID (0002,0002) made pydicom raise
+    NotImplementedError when rtcheck first read the File Meta: exit 4."""
+    folder = copy_case(tmp_path)
+    path = folder / "RD.dcm"
+    data = bytearray(path.read_bytes())
+    at = data.find(b"\x02\x00\x02\x00UI", 132)
+    data[at + 4 : at + 6] = b"\x55\xab"
+    path.write_bytes(bytes(data))
+    info, dvh = check_both(folder, "RD.dcm")
+    expect_error(info, "RD.dcm", "(0002,0002)")
+    expect_error(dvh, "RD.dcm", "(0002,0002)")
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -327,6 +395,13 @@ DOSE_MUTATIONS: dict[str, tuple[Callable[[Dataset], None], tuple[str, ...]]] = {
     "frames-abc": (_raw("NumberOfFrames", "abc"), ("NumberOfFrames",)),
     "bits-allocated-32": (lambda ds: setattr(ds, "BitsAllocated", 32), ("PixelData",)),
     "pixel-data-missing": (_delete("PixelData"), ("PixelData",)),
+    # pydicom masks to BitsStored and sign-extends signed pixels: 37.5 Gy would read as
+    # 2.56 Gy (12 bits) or 20.5 Gy with negative voxels (signed) without these checks
+    "bits-stored-12": (lambda ds: setattr(ds, "BitsStored", 12), ("PixelData", "BitsStored")),
+    "bits-stored-15": (lambda ds: setattr(ds, "BitsStored", 15), ("PixelData", "BitsStored")),
+    "high-bit-11": (lambda ds: setattr(ds, "HighBit", 11), ("PixelData", "HighBit")),
+    "signed-pixels": (lambda ds: setattr(ds, "PixelRepresentation", 1),
+                      ("PixelData", "PixelRepresentation")),
 }
 
 
@@ -372,13 +447,8 @@ def test_absolute_frame_offsets_are_accepted(tmp_path: Path) -> None:
 
 def test_two_plan_doses_for_one_plan(tmp_path: Path) -> None:
     folder = copy_case(tmp_path)
-
-    def other_uid(ds: Dataset) -> None:
-        ds.SOPInstanceUID = ds.SOPInstanceUID.rsplit(".", 1)[0] + ".7"
-        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-
     shutil.copy(folder / "RD.dcm", folder / "RD2.dcm")
-    mutate(folder / "RD2.dcm", other_uid)
+    _new_instance(folder / "RD2.dcm")
     info, dvh = check_both(folder, "RD2.dcm")
     assert info.exit_code == 3
     assert "DOSE_AMBIGUOUS" in error_line(info)
@@ -395,15 +465,80 @@ def test_same_dose_twice_is_a_duplicate_not_an_ambiguity(tmp_path: Path) -> None
     assert "DUPLICATE_FILE" in finding_codes(info_json(folder))
 
 
+def _new_instance(path: Path) -> None:
+    """Give a copied object its own SOPInstanceUID (a second export, not a duplicate)."""
+
+    def change(ds: Dataset) -> None:
+        ds.SOPInstanceUID = ds.SOPInstanceUID.rsplit(".", 1)[0] + ".7"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+
+    mutate(path, change)
+
+
+def test_two_doses_for_one_beam_are_not_summed(tmp_path: Path) -> None:
+    """A stale re-export of beam 1 next to the new one must not count beam 1 twice
+    (the sum gave a 57.4 Gy maximum and a 26.1 Gy cord maximum, exit 0)."""
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    shutil.copy(folder / "RD_beam1.dcm", folder / "RD_beam1_again.dcm")
+    _new_instance(folder / "RD_beam1_again.dcm")
+    info, dvh = check_both(folder, "RD_beam1_again.dcm")
+    assert info.exit_code == 3 and "DOSE_AMBIGUOUS" in error_line(info), info.stderr
+    assert "RD_beam1_again.dcm" in info.stdout
+    assert dvh.exit_code == 3 and "no case has both an RTDOSE" in dvh.stderr
+
+
+def test_dose_of_a_beam_the_plan_does_not_have_is_not_summed(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    shutil.copy(folder / "RD_beam2.dcm", folder / "RD_beam3.dcm")
+    _new_instance(folder / "RD_beam3.dcm")
+
+    def beam3(ds: Dataset) -> None:
+        group = ds.ReferencedRTPlanSequence[0].ReferencedFractionGroupSequence[0]
+        group.ReferencedBeamSequence[0].ReferencedBeamNumber = 3
+
+    mutate(folder / "RD_beam3.dcm", beam3)
+    info, dvh = check_both(folder, "RD_beam3.dcm")
+    assert info.exit_code == 3 and "DOSE_AMBIGUOUS" in error_line(info), info.stderr
+    assert "[3]" in info.stdout
+    assert dvh.exit_code == 3 and "no case has both an RTDOSE" in dvh.stderr
+
+
+def test_missing_beam_dose_gives_no_dvh(tmp_path: Path) -> None:
+    """Beam 2's dose deleted: the sum of beam 1 alone gave a cord D0.035cc of 7.8 Gy
+    (half the real 15.5 Gy) with exit 0 — a passing number from an incomplete dose."""
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    (folder / "RD_beam2.dcm").unlink()
+    info, dvh = check_both(folder, "RD_beam1.dcm")
+    assert info.exit_code == 3 and "DOSE_BEAM_MISSING" in error_line(info), info.stderr
+    assert dvh.exit_code == 3 and "no case has both an RTDOSE" in dvh.stderr, dvh.stdout
+
+
+def test_beam_doses_in_different_frames_are_not_summed(tmp_path: Path) -> None:
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    mutate(folder / "RD_beam2.dcm", lambda ds: setattr(ds, "FrameOfReferenceUID", "1.2.3.4"))
+    info, dvh = check_both(folder, "RD_beam2.dcm")
+    assert info.exit_code == 3 and "FOR_MISMATCH" in error_line(info), info.stderr
+    assert dvh.exit_code == 3 and "no case has both an RTDOSE" in dvh.stderr
+
+
+def test_beam_doses_control_sum(tmp_path: Path) -> None:
+    """Control: the intact two-beam fixture sums to the plan's 37.5 Gy maximum."""
+    folder = copy_case(tmp_path, BEAM_DOSES)
+    result = info_json(folder)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["cases"][0]["dose"]["max_dose_gy"] == pytest.approx(
+        37.5, abs=0.01)
+
+
 def test_frame_of_reference_mismatch(tmp_path: Path) -> None:
     folder = copy_case(tmp_path)
     mutate(folder / "RD.dcm", lambda ds: setattr(ds, "FrameOfReferenceUID", "1.2.3.4.5"))
     info, dvh = check_both(folder, "RD.dcm")
     assert info.exit_code == 3 and "FOR_MISMATCH" in error_line(info)
+    assert "the dose is not used" in info.stdout
     # dose and structures cannot be overlaid: no DVH may be reported as a number
-    assert dvh.exit_code == 3 or (
-        "FOR_MISMATCH" in dvh.stdout and "17.41" not in dvh.stdout
-    ), dvh.stdout
+    # (it was: the fixture's cord DVH, exit 0, with the ERROR only in the findings)
+    assert dvh.exit_code == 3 and "no case has both an RTDOSE" in dvh.stderr, dvh.stdout
 
 
 # ------------------------------------------------------------------ 4. RTSTRUCT semantics
@@ -448,6 +583,24 @@ def test_damaged_cord_contour_never_gives_a_silent_dvh(tmp_path: Path, damage: s
     assert "nan" not in dvh.stdout.lower() and "inf " not in dvh.stdout.lower()
 
 
+def test_non_axial_cord_contour_gives_no_cord_dvh(tmp_path: Path) -> None:
+    """One cord contour tilted by 1 mm in z: skipping it alone gave a cord DVH with a
+    gap (4.293 cc, D0.035cc 15.27 Gy instead of 4.488 cc / 15.49 Gy), exit 0."""
+    folder = copy_case(tmp_path)
+
+    def tilt(ds: Dataset) -> None:
+        contour = _contour(ds, contour_index=11)
+        data = [float(v) for v in contour.ContourData]
+        data[2] += 1.0
+        contour.ContourData = data
+
+    mutate(folder / "RS.dcm", tilt)
+    info, dvh = check_both(folder, "RS.dcm")
+    assert info.exit_code == 3 and "CONTOUR_IGNORED" in error_line(info), info.stderr
+    assert dvh.exit_code == 0 and "NOT EVALUATED" in dvh.stdout, dvh.stdout
+    assert "4.293" not in dvh.stdout and "CONTOUR_IGNORED" in dvh.stdout
+
+
 def test_duplicate_roi_number(tmp_path: Path) -> None:
     folder = copy_case(tmp_path)
 
@@ -471,6 +624,19 @@ def test_contours_referencing_an_undeclared_roi(tmp_path: Path) -> None:
     info, dvh = check_both(folder, "RS.dcm")
     expect_error(info, "RS.dcm", "ReferencedROINumber", "99")
     expect_error(dvh, "RS.dcm", "ReferencedROINumber")
+
+
+def test_roi_in_another_frame_of_reference(tmp_path: Path) -> None:
+    """A ROI whose ReferencedFrameOfReferenceUID is not the plan's frame (a registered
+    image) cannot be laid on the dose: no cord DVH (it was the fixture's, exit 0)."""
+    folder = copy_case(tmp_path)
+    mutate(folder / "RS.dcm", lambda ds: setattr(
+        ds.StructureSetROISequence[3], "ReferencedFrameOfReferenceUID", "1.2.3.4"))
+    info, dvh = check_both(folder, "RS.dcm")
+    assert info.exit_code == 3 and "CONTOUR_IGNORED" in error_line(info), info.stderr
+    assert "1.2.3.4" in info.stdout
+    assert dvh.exit_code == 0 and "17.41" not in dvh.stdout, dvh.stdout
+    assert "NOT EVALUATED" in dvh.stdout and "CONTOUR_IGNORED" in dvh.stdout
 
 
 def test_roi_number_not_a_number(tmp_path: Path) -> None:
@@ -564,9 +730,9 @@ RECORD_MUTATIONS: dict[str, tuple[str, str, str]] = {
     # id: (keyword, value, field named in the message)
     "date-2026-13-45": ("TreatmentDate", "2026-13-45", "TreatmentDate"),
     "date-20261345": ("TreatmentDate", "20261345", "TreatmentDate"),
-    "time-99": ("TreatmentTime", "99", "TreatmentDate"),
-    "time-2561": ("TreatmentTime", "2561", "TreatmentDate"),
-    "time-abc": ("TreatmentTime", "ab:cd", "TreatmentDate"),
+    "time-99": ("TreatmentTime", "99", "TreatmentTime"),
+    "time-2561": ("TreatmentTime", "2561", "TreatmentTime"),
+    "time-abc": ("TreatmentTime", "ab:cd", "TreatmentTime"),
     "tz-+25:00": ("TimezoneOffsetFromUTC", "+25:00", "TimezoneOffsetFromUTC"),
     "tz-+2500": ("TimezoneOffsetFromUTC", "+2500", "TimezoneOffsetFromUTC"),
     "tz-+0175": ("TimezoneOffsetFromUTC", "+0175", "TimezoneOffsetFromUTC"),

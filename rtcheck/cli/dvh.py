@@ -56,8 +56,10 @@ def dvh(
 ) -> None:
     """Compute DVHs and metrics for PATH... (a plan folder, or an RTSTRUCT plus an RTDOSE).
 
-    Results go to stdout; exit 0 when computed, 3 when the input cannot be used.
+    Results go to stdout; exit 0 when computed, 3 when the input cannot be used or has
+    ERROR findings (its metrics are then NOT EVALUATED).
     """
+    from rtcheck.cli.common import exit_on_input_errors
     from rtcheck.dicom.loader import load
     from rtcheck.report.dvh_report import (
         build_dvh_report,
@@ -91,3 +93,4 @@ def dvh(
         click.echo(render_csv(report), nl=False)
     else:
         click.echo(render_text(report), nl=False)
+    exit_on_input_errors(result)

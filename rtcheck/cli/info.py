@@ -8,14 +8,12 @@ mismatch, conflicting duplicate...) makes a case unusable for checking.
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from rtcheck.cli import exitcodes
+from rtcheck.cli.common import exit_on_input_errors
 from rtcheck.cli.options import format_option, paths_argument, plan_option
 from rtcheck.dicom import load
-from rtcheck.findings import Severity
 from rtcheck.report.info_report import info_dict, render_text
 
 
@@ -30,11 +28,4 @@ def info(paths: tuple[str, ...], plan_selector: str | None, output_format: str) 
         click.echo(json.dumps(info_dict(result), indent=2))
     else:
         click.echo(render_text(result))
-    errors = [f for c in result.cases for f in c.findings] + list(result.findings)
-    errors = [f for f in errors if f.severity is Severity.ERROR]
-    if errors:
-        codes = ", ".join(sorted({f.code for f in errors}))
-        click.echo(
-            f"rtcheck: error: the input has {len(errors)} ERROR finding(s): {codes}", err=True
-        )
-        sys.exit(exitcodes.BAD_INPUT)
+    exit_on_input_errors(result)

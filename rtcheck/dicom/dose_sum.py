@@ -7,7 +7,8 @@ Rules (DoseSummationType, PS3.3 C.8.8.3):
 * several ``PLAN`` doses: ambiguous → no dose (the case is NOT EVALUATED);
 * only ``BEAM`` doses: summed (identical grids are added; others are resampled
   by trilinear interpolation onto the first beam's grid); the summed beams are
-  compared with the plan's treatment beams and a missing beam is an ERROR; two
+  compared with the plan's treatment beams and a missing beam is an ERROR (the
+  incomplete sum is not used); two
   doses for one beam, or beams in different frames of reference, are refused
   (ERROR, no dose) rather than summed;
 * a ``FRACTION`` dose is multiplied by the plan's NumberOfFractionsPlanned; without
@@ -93,18 +94,19 @@ def _missing_beams(plan: Plan | None, beams: list[DoseGrid]) -> Finding | None:
     return Finding(
         "DOSE_BEAM_MISSING",
         Severity.ERROR,
-        f"beam dose(s) for beam number(s) {missing} are missing; the summed dose is incomplete. "
-        "Export every beam dose or the plan dose",
+        f"beam dose(s) for beam number(s) {missing} are missing; the sum would be incomplete, "
+        "so no dose is used. Export every beam dose or the plan dose",
         subject=plan.label,
     )
 
 
-def _unsummable(beams: list[DoseGrid]) -> Finding | None:
+def _unsummable(beams: list[DoseGrid], plan: Plan | None) -> Finding | None:
     """Why BEAM doses cannot be added up, or ``None``.
 
     Two doses for one beam number (a stale re-export left next to the new one) would
-    count that beam twice; doses in different frames of reference (PS3.3 C.7.4.1) have
-    no common coordinates. Either way the sum would be a plausible, wrong dose.
+    count that beam twice; a dose for a beam the plan does not have belongs to another
+    plan version; doses in different frames of reference (PS3.3 C.7.4.1) have no
+    common coordinates. Either way the sum would be a plausible, wrong dose.
     """
     numbers = [n for g in beams for n in g.referenced_beam_numbers]
     repeated = sorted({n for n in numbers if numbers.count(n) > 1})
@@ -116,6 +118,14 @@ def _unsummable(beams: list[DoseGrid]) -> Finding | None:
             Severity.ERROR,
             f"several BEAM doses for beam number(s) {repeated} ({paths}); none is used — "
             "keep one dose per beam",
+        )
+    unknown = sorted(set(numbers) - {b.number for b in plan.beams}) if plan else []
+    if unknown:
+        return Finding(
+            "DOSE_AMBIGUOUS",
+            Severity.ERROR,
+            f"BEAM dose(s) for beam number(s) {unknown}, which the plan does not have; none "
+            "is used — remove the doses of other plans or plan versions",
         )
     frames = sorted({g.frame_of_reference_uid for g in beams if g.frame_of_reference_uid})
     if len(frames) > 1:
@@ -187,7 +197,7 @@ def combine_doses(
             findings.append(_crosscheck(total, beams))
         return total, findings
     if beams:
-        refused = _unsummable(beams)
+        refused = _unsummable(beams, plan)
         if refused is not None:
             findings.append(refused)
             return None, findings
@@ -203,6 +213,7 @@ def combine_doses(
         missing = _missing_beams(plan, beams)
         if missing is not None:
             findings.append(missing)
+            return None, findings  # an incomplete sum is a plausible, too-low dose
         return summed, findings
     if fractions:
         if len(fractions) > 1:

@@ -96,9 +96,12 @@ def _consistency(
             Finding(
                 "FOR_MISMATCH",
                 Severity.ERROR,
-                f"objects are in different frames of reference ({listed}); dose and structures "
-                "cannot be overlaid"
-                + (", so the dose is not used" if _overlay_impossible(dose, ss) else "")
+                f"objects are in different frames of reference ({listed}); "
+                + (
+                    "dose and structures cannot be overlaid, so the dose is not used"
+                    if _overlay_impossible(dose, ss)
+                    else "the plan (prescription, beams) may not belong to this dose"
+                )
                 + ". Re-export them from one plan",
                 subject=label,
             )

@@ -131,7 +131,7 @@ def _check_pixel_module(ds: Dataset, path: str, dose_type: str) -> None:
     """The RT Dose image pixel description (PS3.3 C.8.8.3.4.1-4).
 
     BitsAllocated is 16 or 32, BitsStored equals it, HighBit is one less, and
-    PixelRepresentation is 0 (unsigned) unless DoseType is ERROR. pydicom honours
+    PixelRepresentation is 0 (unsigned); only an ERROR dose may be signed. pydicom honours
     BitsStored and PixelRepresentation when it decodes, so a wrong value would
     mask or sign-flip every voxel into a plausible but wrong dose.
     """
@@ -144,7 +144,7 @@ def _check_pixel_module(ds: Dataset, path: str, dose_type: str) -> None:
         problem = f"BitsAllocated {bits} is not 16 or 32"
     elif stored != bits or high != bits - 1:
         problem = f"BitsStored {stored} / HighBit {high} do not match BitsAllocated {bits}"
-    elif signed not in (0, 1) or (signed == 1) != (dose_type == "ERROR"):
+    elif signed not in (0, 1) or (signed == 1 and dose_type != "ERROR"):
         problem = f"PixelRepresentation {signed} does not fit DoseType {dose_type or '(none)'}"
     if problem:
         raise DicomInputError(

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import Beam, Plan, Prescription
 from rtcheck.dicom.sop import Kind
-from rtcheck.dicom.values import decimal, integer
+from rtcheck.dicom.values import decimal, integer, require_type1
 from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding, Severity
 
@@ -160,6 +160,7 @@ def _prescription(
 def read_plan(ds: Dataset, path: str, kind: Kind) -> tuple[Plan, list[Finding]]:
     """Convert an RTPLAN / RT Ion Plan dataset into a Plan plus findings."""
     is_ion = kind is Kind.RTIONPLAN
+    require_type1(ds, ("RTPlanLabel", "RTPlanGeometry"), path, "C.8.8.9")
     fractions, meterset, pattern = _fraction_group(ds, path)
     prescription, findings = _prescription(ds, fractions, path)
     structure_refs = ds.get("ReferencedStructureSetSequence") or []

@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import DeliveredBeam, TreatmentRecord
 from rtcheck.dicom.sop import Kind
-from rtcheck.dicom.values import decimal, integer
+from rtcheck.dicom.values import decimal, integer, require_type1
 from rtcheck.errors import DicomInputError
 
 _TZ = re.compile(r"^([+-])(\d{2})(\d{2})$")
@@ -46,8 +46,14 @@ def parse_timezone(value: str, path: str) -> timezone | None:
     return timezone(offset)
 
 
-def parse_da_tm(date: str, time: str, path: str, field: str) -> datetime:
-    """Combine a DICOM DA (YYYYMMDD) and TM (HHMMSS.FFFFFF, parts optional) value."""
+def parse_da_tm(
+    date: str, time: str, path: str, field: str, time_field: str | None = None
+) -> datetime:
+    """Combine a DICOM DA (YYYYMMDD) and TM (HHMMSS.FFFFFF, parts optional) value.
+
+    ``field`` names the date attribute in errors, ``time_field`` the time attribute
+    (default: ``field``).
+    """
     date, time = date.strip(), time.strip()
     try:
         day = datetime.strptime(date, "%Y%m%d")
@@ -57,15 +63,20 @@ def parse_da_tm(date: str, time: str, path: str, field: str) -> datetime:
         ) from exc
     if not time:
         return day
+    time_field = time_field or field
     digits, _, frac = time.partition(".")
     if not digits.isdigit() or len(digits) not in (2, 4, 6):
-        raise DicomInputError(f"{time!r} is not a DICOM time HHMMSS", path=path, field=field)
+        raise DicomInputError(
+            f"{time!r} is not a DICOM time HHMMSS", path=path, field=time_field
+        )
     hour, minute, second = int(digits[:2]), int(digits[2:4] or 0), int(digits[4:6] or 0)
     micro = int((frac + "000000")[:6]) if frac.isdigit() else 0
     try:
         return day.replace(hour=hour, minute=minute, second=second, microsecond=micro)
     except ValueError as exc:
-        raise DicomInputError(f"{time!r} is not a valid time", path=path, field=field) from exc
+        raise DicomInputError(
+            f"{time!r} is not a valid time", path=path, field=time_field
+        ) from exc
 
 
 def _sessions(ds: Dataset, kind: Kind) -> list[Dataset]:
@@ -83,14 +94,17 @@ def _delivery(ds: Dataset, sessions: list[Dataset], path: str) -> datetime | Non
     time = str(ds.get("TreatmentTime", "") or "")
     when: datetime | None = None
     if date:
-        when = parse_da_tm(date, time, path, "TreatmentDate")
+        when = parse_da_tm(date, time, path, "TreatmentDate", "TreatmentTime")
     else:
         for session in sessions:
             for point in session.get("ControlPointDeliverySequence") or []:
                 cp_date = str(point.get("TreatmentControlPointDate", "") or "")
                 if cp_date:
                     cp_time = str(point.get("TreatmentControlPointTime", "") or "")
-                    when = parse_da_tm(cp_date, cp_time, path, "TreatmentControlPointDate")
+                    when = parse_da_tm(
+                        cp_date, cp_time, path, "TreatmentControlPointDate",
+                        "TreatmentControlPointTime",
+                    )
                     break
             if when is not None:
                 break
@@ -116,6 +130,12 @@ def _delivered(session: Dataset, path: str) -> DeliveredBeam:
 
 def read_record(ds: Dataset, path: str, kind: Kind) -> TreatmentRecord:
     """Convert one treatment-record dataset."""
+    keyword = (
+        "TreatmentSessionIonBeamSequence"
+        if kind is Kind.RTIONRECORD
+        else "TreatmentSessionBeamSequence"
+    )
+    require_type1(ds, (keyword,), path, "C.8.8.18, C.8.8.26")
     sessions = _sessions(ds, kind)
     plan_refs = ds.get("ReferencedRTPlanSequence") or []
     plan_uid = str(plan_refs[0].get("ReferencedSOPInstanceUID", "")).strip() if plan_refs else ""

@@ -4,7 +4,8 @@
   ROIContourSequence (3006,0039) matched by ReferencedROINumber; their type from
   RTROIObservationsSequence (3006,0080) RTROIInterpretedType.
 * CLOSED_PLANAR contours must lie on one axial plane (all z equal within
-  0.01 mm); other planar orientations are not supported and reported.
+  0.01 mm); other planar orientations are not supported: reported (ERROR), and then
+  no contour of that ROI is used, since the remaining stack would have a hole.
 * POINT contours are kept as points; OPEN_* contours are ignored with a finding.
 * Several contours of one ROI on one plane are kept apart; downstream they
   combine by the even-odd rule (holes).
@@ -21,11 +22,12 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from rtcheck.dicom.model import Contour, FloatArray, Structure, StructureSet
-from rtcheck.dicom.values import ds_array, integer
+from rtcheck.dicom.values import ds_array, integer, require_type1
 from rtcheck.errors import DicomInputError
 from rtcheck.findings import Finding, Severity
 
 _PLANE_TOL_MM = 0.01
+_NON_AXIAL = "contour not on an axial plane"
 
 
 def _frame_of_reference(ds: Dataset) -> str:
@@ -84,6 +86,17 @@ def _contour_data(contour: Dataset, index: int, name: str, path: str) -> FloatAr
             field="ContourData",
         )
     return data
+
+
+def _other_frame(roi_for: str, set_for: str, count: int, name: str, path: str) -> Finding:
+    return Finding(
+        "CONTOUR_IGNORED",
+        Severity.ERROR,
+        f"{count} contour(s) in frame of reference {roi_for}, not the structure set's "
+        f"{set_for}; they cannot be overlaid on the dose and are not used",
+        path=path,
+        subject=name,
+    )
 
 
 def _roi_numbers(ds: Dataset, path: str) -> list[int]:
@@ -145,22 +158,31 @@ def _contours(
             if xyz.shape[0] < 3:
                 problems["closed contour with fewer than 3 points"] += 1
             elif np.ptp(xyz[:, 2]) > _PLANE_TOL_MM:
-                problems["contour not on an axial plane"] += 1
+                problems[_NON_AXIAL] += 1
             else:
                 contours.append(Contour(z_mm=float(xyz[0, 2]), points_xy_mm=xyz[:, :2]))
         else:
             problems[f"{geometry or 'untyped'} contour ignored"] += 1
+    # A skipped non-axial contour leaves a hole in the stack: the DVH of the rest would
+    # be a plausible, wrong number, so none of the structure's contours is used then.
+    unusable = problems[_NON_AXIAL] > 0
     findings = [
         Finding(
             "CONTOUR_IGNORED",
-            Severity.ERROR if "axial" in why else Severity.WARNING,
-            f"{count} contour(s): {why}; the structure's volume may be incomplete",
+            Severity.ERROR if why == _NON_AXIAL else Severity.WARNING,
+            f"{count} contour(s): {why}; "
+            + (
+                f"none of the structure's {len(contours) + problems[_NON_AXIAL]} contours is "
+                "used (its volume would be incomplete)"
+                if why == _NON_AXIAL
+                else "the structure's volume may be incomplete"
+            ),
             path=path,
             subject=name,
         )
         for why, count in sorted(problems.items())
     ]
-    return contours, points, findings
+    return ([] if unusable else contours), points, findings
 
 
 def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Finding]]:
@@ -172,6 +194,10 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
             "is missing; this RTSTRUCT has no ROIs to check",
             path=path,
             field="StructureSetROISequence",
+        )
+    if len(rois):
+        require_type1(
+            ds, ("ROIContourSequence", "RTROIObservationsSequence"), path, "C.8.8.6, C.8.8.8"
         )
     numbers = _roi_numbers(ds, path)
     contour_items = _contour_items(ds, numbers, path)
@@ -190,6 +216,12 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
             ([], [], []) if item is None else _contours(item, name, path)
         )
         findings.extend(contour_findings)
+        roi_for = str(roi.get("ReferencedFrameOfReferenceUID", "") or set_for).strip()
+        if set_for and roi_for != set_for and (contours or points):
+            # PS3.3 C.8.8.5: this ROI's coordinates are in another frame (a registered
+            # image); laid on the plan's dose they would give a plausible, wrong DVH
+            findings.append(_other_frame(roi_for, set_for, len(contours) + len(points), name, path))
+            contours, points = [], []
         structure = Structure(
             roi_number=number,
             name=name,
@@ -197,9 +229,7 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
             color_rgb=None if item is None else _color(item),
             contours=tuple(contours),
             points_mm=np.array(points, dtype=np.float64).reshape(-1, 3),
-            frame_of_reference_uid=str(
-                roi.get("ReferencedFrameOfReferenceUID", "") or set_for
-            ).strip(),
+            frame_of_reference_uid=roi_for,
         )
         if structure.is_empty:
             findings.append(

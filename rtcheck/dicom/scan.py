@@ -177,6 +177,7 @@ def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
             ds = pydicom.dcmread(path, stop_before_pixels=True, force=(how == "bare"))
             end = parsed_end(path, how, ds)
             truncated = first_truncated_element(ds)  # before decoding: it reads raw lengths
+            _decode_all(ds.file_meta)
             _decode_all(ds)
     except DicomInputError as exc:
         raise DicomInputError(str(exc), path=path) from exc
@@ -234,6 +235,23 @@ def _uid(ds: Dataset, keyword: str, path: Path) -> str:
     return uid
 
 
+def _check_class_in_meta(ds: Dataset, kind: Kind, path: Path) -> None:
+    """Refuse an RT object whose data set lost the SOPClassUID its File Meta announces.
+
+    SOPClassUID (0008,0016) is Type 1 (PS3.3 C.12.1); without it (a file cut right
+    after its first elements) the object would be classed "not RT" and silently ignored.
+    """
+    meta_class = str(ds.file_meta.get("MediaStorageSOPClassUID", "") or "").strip(" \x00")
+    announced = classify(meta_class, "")
+    if kind is Kind.OTHER and not ds.get("SOPClassUID") and announced is not Kind.OTHER:
+        raise DicomInputError(
+            f"is missing although the File Meta Information announces {meta_class}; the file "
+            "is incomplete or truncated, re-export it",
+            path=path,
+            field="SOPClassUID",
+        )
+
+
 def scan(
     paths: Sequence[str | os.PathLike[str]],
 ) -> tuple[list[ScannedFile], list[Finding], list[str]]:
@@ -259,6 +277,7 @@ def scan(
             continue
         ds, file_findings = read_header(path, how)
         kind = classify(_uid(ds, "SOPClassUID", path), str(ds.get("Modality", "")))
+        _check_class_in_meta(ds, kind, path)
         if kind is Kind.OTHER:
             log.info(
                 "ignoring %s: SOP class %s is not used by rtcheck", path, ds.get("SOPClassUID", "?")

@@ -154,3 +154,20 @@ def integer(
             field=keyword,
         )
     return number
+
+
+def require_type1(ds: Dataset, keywords: tuple[str, ...], path: str, section: str) -> None:
+    """Refuse a data set that lacks a Type 1 attribute of its IOD (PS3.3 ``section``).
+
+    pydicom reads a file cut exactly between two elements as a shorter, valid data
+    set; the missing mandatory attribute is the only trace of the cut.
+    """
+    for keyword in keywords:
+        value = ds.get(keyword)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise DicomInputError(
+                f"is missing (Type 1, PS3.3 {section}); the file is incomplete or truncated, "
+                "re-export it",
+                path=path,
+                field=keyword,
+            )

@@ -93,6 +93,22 @@ def convert_dose(
     return out
 
 
+def prescription_in_space_gy(
+    total_dose_gy: float, space: DoseSpace, n_fractions: int | None, alpha_beta_gy: float
+) -> float | None:
+    """A prescription converted to ``space`` (LQ, as :func:`convert_dose`).
+
+    ``None`` when the number of fractions is unknown or the result is not finite,
+    so a report shows "not evaluated" instead of a made-up number.
+    """
+    if not n_fractions:
+        return None
+    try:
+        return float(convert_dose(total_dose_gy, space, n_fractions, alpha_beta_gy))
+    except ValueError:
+        return None
+
+
 def prescription_bed_gy(
     prescription: Prescription, alpha_beta_gy: float = DEFAULT_ALPHA_BETA_GY
 ) -> float:

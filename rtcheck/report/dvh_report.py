@@ -9,16 +9,13 @@ structure's ``metric_details``/``findings`` — never a 0.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 from rtcheck import __version__
 from rtcheck.dicom.model import Case, LoadResult, Structure
-from rtcheck.dose.bed import AlphaBetaTable, convert_dose
+from rtcheck.dose.bed import AlphaBetaTable, prescription_in_space_gy
 from rtcheck.dose.engine import StructureDVH, compute_dvhs
 from rtcheck.dose.indices import PlanIndices, compute_indices, grid_adequacy_findings
 from rtcheck.dose.metric_spec import DoseSpace, MetricSpec
@@ -41,14 +38,6 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), _DEC)
 
 
-def _rx_in(space: DoseSpace, rx: float, n: int | None, ab: float) -> float | None:
-    """The prescription as BED/EQD2; ``None`` without fractions or when it is not finite."""
-    try:
-        return float(convert_dose(rx, space, n, ab)) if n else None
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class StructureReport:
     """One structure of one case: its DVH, metric results, TPS comparison, findings."""
@@ -59,6 +48,15 @@ class StructureReport:
     metrics: tuple[MetricResult, ...]
     findings: tuple[Finding, ...]
     tps: TpsComparison | None = None
+    #: ERROR findings of the case or of the whole load (frame-of-reference mismatch,
+    #: ambiguous or incomplete dose, conflicting duplicates...): the structure's numbers
+    #: are then not a result either.
+    blocked_by: tuple[Finding, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when the DVH covers the whole structure and nothing blocks the case."""
+        return bool(self.sdvh and self.sdvh.complete) and not self.blocked_by
 
     def to_dict(self, curves: bool = False) -> dict[str, Any]:
         s, dvh = self.sdvh, (self.sdvh.dvh if self.sdvh else None)
@@ -67,13 +65,14 @@ class StructureReport:
             "roi_number": s.roi_number if s else None,
             "volume_cc": _r(s.volume_cc) if s else None,
             "in_grid_volume_cc": _r(s.in_grid_volume_cc) if s else None,
-            "evaluable": bool(s and s.evaluable), "complete": bool(s and s.complete),
+            "evaluable": bool(s and s.evaluable), "complete": self.complete,
             "min_gy": _r(dvh.min_gy) if dvh else None,
             "mean_gy": _r(dvh.mean_gy) if dvh else None,
             "max_gy": _r(dvh.max_gy) if dvh else None,
             "metrics": {m.spec.raw: _r(m.value) for m in self.metrics},
             "metric_details": [m.to_dict() for m in self.metrics],
             "findings": [f.to_dict() for f in self.findings],
+            "blocked_by": [f.code for f in self.blocked_by],
             "tps_comparison": self.tps.to_dict() if self.tps else None,
         }
         if curves:
@@ -102,8 +101,8 @@ class CaseReport:
         if rx is not None:
             presc = {"total_gy": rx, "fractions": n, "source": self.rx_source,
                      "alpha_beta_gy": ab,
-                     "bed_gy": _r(_rx_in(DoseSpace.BED, rx, n, ab)),
-                     "eqd2_gy": _r(_rx_in(DoseSpace.EQD2, rx, n, ab))}
+                     "bed_gy": _r(prescription_in_space_gy(rx, DoseSpace.BED, n, ab)),
+                     "eqd2_gy": _r(prescription_in_space_gy(rx, DoseSpace.EQD2, n, ab))}
         dose = None
         if c.dose is not None:
             dose = {"summation_type": c.dose.summation_type.value, "dose_type": c.dose.dose_type,
@@ -147,15 +146,21 @@ def _is_body(s: Structure) -> bool:
     return s.interpreted_type.upper() == "EXTERNAL" or s.name.casefold() in BODY_NAMES
 
 
-def _partial(results: tuple[MetricResult, ...], sdvh: StructureDVH) -> tuple[MetricResult, ...]:
-    """Metrics of a structure whose DVH is incomplete are NOT EVALUATED (value in the message)."""
-    errors = [f for f in sdvh.findings if f.severity is Severity.ERROR]
+def _partial(results: tuple[MetricResult, ...], sdvh: StructureDVH,
+             blocking: tuple[Finding, ...] = ()) -> tuple[MetricResult, ...]:
+    """Metrics of an incomplete DVH, or of a case with ERROR findings, are NOT EVALUATED.
+
+    The value the DVH alone would give is kept in the message, never in ``value``.
+    """
+    engine_errors = [f for f in sdvh.findings if f.severity is Severity.ERROR]
+    errors = engine_errors + list(blocking)
+    alone = "the in-grid DVH alone gives" if engine_errors else "the DVH alone gives"
     if not errors or not sdvh.evaluable:
         return results
     out = []
     for m in results:
         if m.evaluated and m.value is not None:
-            why = (f"{errors[0].code}: {errors[0].message}; the in-grid DVH alone gives "
+            why = (f"{errors[0].code}: {errors[0].message}; {alone} "
                    f"{m.value:.4g} {m.unit}")
             m = replace(m, value=None, status=MetricStatus.NOT_EVALUATED, message=why)
         out.append(m)
@@ -166,8 +171,10 @@ def _case_report(
     case: Case, specs: tuple[MetricSpec, ...], names: tuple[str, ...], settings: DvhSettings,
     alpha_beta: AlphaBetaTable, targets: tuple[str, ...], indices: bool,
     rx_gy: float | None, fractions: int | None, isodose_levels: tuple[float, ...],
+    load_errors: tuple[Finding, ...] = (),
 ) -> CaseReport:
     findings: list[Finding] = list(case.findings)
+    blocking = tuple(f for f in (*case.findings, *load_errors) if f.severity is Severity.ERROR)
     presc = case.plan.prescription if case.plan else None
     rx, n, source = (presc.total_dose_gy, presc.fractions, "plan") if presc else (None, None, "")
     if n is None and case.plan is not None:
@@ -232,16 +239,22 @@ def _case_report(
                 alpha_beta=alpha_beta, not_evaluable_reason=reason)
         # (the TG-101 2 mm note for targets comes with their indices)
         extra = grid_adequacy_findings(st.name, sdvh.volume_cc, grid) if sdvh.evaluable else []
-        rows.append(StructureReport(case.label, st.name, sdvh, _partial(results, sdvh),
-                                    (*sdvh.findings, *extra)))
+        rows.append(StructureReport(case.label, st.name, sdvh,
+                                    _partial(results, sdvh, blocking),
+                                    (*sdvh.findings, *extra), blocked_by=blocking))
     by_roi = {r.sdvh.roi_number: r for r in rows if r.sdvh is not None}
     for cmp in compare_embedded(grid.embedded_dvhs,  # an incomplete DVH is not compared
-                                {k: (r.name, r.sdvh.dvh if r.sdvh and r.sdvh.complete else None)
+                                {k: (r.name, r.sdvh.dvh if r.sdvh and r.complete else None)
                                  for k, r in by_roi.items()}, rx):
         r = by_roi[cmp.roi_number]
         rows[rows.index(r)] = replace(r, tps=cmp)
     plan_indices: list[PlanIndices] = []
-    if indices and target_names:
+    if indices and target_names and blocking:
+        blocked_codes = ", ".join(sorted({f.code for f in blocking}))
+        findings.append(Finding("INDICES_NOT_EVALUATED", Severity.WARNING,
+                                f"plan-quality indices not computed: the input has ERROR "
+                                f"findings ({blocked_codes})", subject=case.label))
+    elif indices and target_names:
         if rx is None:
             findings.append(Finding("INDICES_NO_PRESCRIPTION", Severity.WARNING,
                                     "plan-quality indices need a prescription dose (plan or "
@@ -303,95 +316,14 @@ def build_dvh_report(
     if unknown:  # a misspelt name would silently fall back to the default alpha/beta
         raise UsageError(f"--alpha-beta-for: no structure named {', '.join(map(repr, unknown))}; "
                          f"available: {', '.join(available)}")
+    load_errors = tuple(f for f in result.findings if f.severity is Severity.ERROR)
     cases = tuple(_case_report(c, specs, names, settings, alpha_beta, targets, indices,
-                               rx_gy, fractions, isodose_levels) for c in result.cases)
+                               rx_gy, fractions, isodose_levels, load_errors)
+                  for c in result.cases)
     return DvhReport(settings, dose_space, alpha_beta, specs, cases, result.findings)
 
 
-# ------------------------------------------------------------------ rendering
-def render_json(report: DvhReport, curves: bool = False) -> str:
-    return json.dumps(report.to_dict(curves), indent=2, ensure_ascii=False) + "\n"
+# Rendering lives in rtcheck.report.dvh_render; re-exported for callers of this module.
+from rtcheck.report.dvh_render import render_csv, render_json, render_text  # noqa: E402
 
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "NOT EVALUATED"
-    return f"{value:.1f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
-    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
-
-
-def render_text(report: DvhReport) -> str:
-    out: list[str] = []
-    for c in report.cases:
-        d = c.case.dose
-        rx = (f"Rx {c.prescription_gy:g} Gy / {c.fractions or '?'} fx ({c.rx_source})"
-              if c.prescription_gy is not None else "no prescription")
-        ab = report.alpha_beta.default_gy
-        bed = None if c.prescription_gy is None else _rx_in(DoseSpace.BED, c.prescription_gy,
-                                                            c.fractions, ab)
-        if bed is not None:
-            rx += f", BED {bed:.1f} Gy (alpha/beta {ab:g} Gy)"
-        grid = (f"dose {d.summation_type.value}, grid "
-                + " x ".join(f"{v:g}" for v in d.spacing_mm) + " mm") if d else "no dose"
-        out += [f"Case {c.label}: {rx}; {grid}; dose space {report.dose_space.value}", ""]
-        specs = [s.label for s in report.specs]
-        rows = [[s.name, str(s.sdvh.roi_number) if s.sdvh else "-",
-                 _fmt(s.sdvh.volume_cc if s.sdvh else None),
-                 *(_fmt(getattr(s.sdvh.dvh, a) if s.sdvh and s.sdvh.dvh else None)
-                   + ("*" if s.sdvh and s.sdvh.dvh and not s.sdvh.complete else "")
-                   for a in ("min_gy", "mean_gy", "max_gy")),
-                 *(_fmt(m.value) for m in s.metrics)] for s in c.structures]
-        if rows:
-            out += _table(["Structure", "ROI", "Volume cc", "Min Gy", "Mean Gy", "Max Gy",
-                           *specs], rows)
-        if any(s.sdvh and s.sdvh.dvh and not s.sdvh.complete for s in c.structures):
-            out += ["* incomplete DVH (see the ERROR findings): the value describes only part "
-                    "of the structure and is not a result"]
-        for ind in c.indices:
-            out += ["", f"Plan-quality indices, target {ind.target} (Rx {ind.prescription_gy:g} "
-                    f"Gy, lattice {ind.lattice_step_mm:.2f} mm"
-                    + (f", PIV within {ind.restricted_to})" if ind.restricted_to else ")")]
-            out += _table(["Index", "Value", "Unit", "Definition", "Source"],
-                          [[d["name"], _fmt(d["value"]), d["unit"], d["definition"], d["source"]]
-                           for d in (r.to_dict() for r in ind.results)])
-        tps = [s.tps for s in c.structures if s.tps is not None]
-        if tps:
-            out += ["", "TPS DVH comparison (delta = rtcheck - TPS)"]
-            keys = ("volume_cc", "mean_gy", "d95_gy", "d2_gy")
-            out += _table(["Structure", *(f"{k} TPS/rtcheck/delta" for k in keys)],
-                          [[t.name, *(" / ".join(_fmt(v) for v in (t.tps[k], t.rtcheck[k],
-                                                                   t.delta[k])) for k in keys)]
-                           for t in tps])
-        notes = [*c.findings, *(f for s in c.structures for f in s.findings),
-                 *(f for s in c.structures if s.tps for f in s.tps.findings),
-                 *(f for i in c.indices for f in i.findings)]
-        reasons = [f"{s.name} {m.spec.raw}: {m.message}" for s in c.structures for m in s.metrics
-                   if not m.evaluated]
-        if notes or reasons:
-            out += ["", "Findings"] + [f"  {f}" for f in notes]
-            out += [f"  NOT EVALUATED {r}" for r in reasons]
-        out.append("")
-    out += [f"{f}" for f in report.findings]
-    return "\n".join(out).rstrip() + "\n"
-
-
-def render_csv(report: DvhReport) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    specs = [s.raw for s in report.specs]
-    w.writerow(["case", "structure", "roi_number", "volume_cc", "min_gy", "mean_gy", "max_gy",
-                *(s.label for s in report.specs), "findings"])
-    for s in report.structures:
-        d = s.to_dict()
-        # an incomplete DVH (structure partly outside the grid) has no min/mean/max either
-        stats = [d[k] if d["complete"] else None for k in ("min_gy", "mean_gy", "max_gy")]
-        cells = [d["roi_number"], d["volume_cc"], *stats,
-                 *(d["metrics"][k] for k in specs)]
-        w.writerow([s.case, s.name, *("" if v is None else v for v in cells),
-                    ";".join(f["code"] for f in d["findings"])])
-    return buf.getvalue()
+__all__ = ["DvhReport", "build_dvh_report", "render_csv", "render_json", "render_text"]
