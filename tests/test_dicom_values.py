@@ -45,3 +45,29 @@ def test_non_numeric_raw_value_raises() -> None:
         ds_array(ds, "ContourData")
     ds._dict[tag] = RawDataElement(tag, "DS", 8, b"1\\-2.5 ", 0, True, True)
     np.testing.assert_array_equal(ds_array(ds, "ContourData"), [1.0, -2.5])
+
+
+def test_embedded_dvh_with_zero_dose_scaling_is_skipped() -> None:
+    from rtcheck.dicom.read_embedded_dvh import read_embedded_dvhs
+
+    def dataset(scaling: str | None) -> Dataset:
+        item = Dataset()
+        ref = Dataset()
+        ref.ReferencedROINumber = 3
+        item.DVHReferencedROISequence = [ref]
+        item.DoseUnits, item.DVHVolumeUnits, item.DVHType = "GY", "CM3", "CUMULATIVE"
+        item.DVHData = ["0.5", "2.0", "0.5", "1.0"]
+        if scaling is not None:
+            item.DVHDoseScaling = scaling
+        ds = Dataset()
+        ds.DVHSequence = [item]
+        return ds
+
+    dvhs, findings = read_embedded_dvhs(dataset("0"), "rd.dcm")
+    assert dvhs == () and [f.code for f in findings] == ["EMBEDDED_DVH_SKIPPED"]
+    assert "DVHDoseScaling is 0" in findings[0].message
+    (absent,), _ = read_embedded_dvhs(dataset(None), "rd.dcm")
+    np.testing.assert_array_equal(absent.dose_edges_gy, [0.0, 0.5])
+    (scaled,), _ = read_embedded_dvhs(dataset("2"), "rd.dcm")
+    np.testing.assert_array_equal(scaled.dose_edges_gy, [0.0, 1.0])
+    np.testing.assert_array_equal(scaled.volume_cc, [2.0, 1.0])

@@ -50,13 +50,19 @@ def _one(item: Dataset, path: str) -> tuple[EmbeddedDVH | None, Finding | None]:
     if data.size < 2 or data.size % 2 or not np.all(np.isfinite(data)):
         return None, _skip(path, roi, "DVHData is empty, has an odd number of values or NaN")
     try:
-        scaling = decimal(item, "DVHDoseScaling", path) or 1.0
+        scaling = decimal(item, "DVHDoseScaling", path)
         declared = [
             decimal(item, keyword, path)
             for keyword in ("DVHMinimumDose", "DVHMeanDose", "DVHMaximumDose")
         ]
     except DicomInputError as exc:
         return None, _skip(path, roi, str(exc))
+    # DVHDoseScaling is Type 1 (PS3.3 C.8.8.4); read tolerantly, an absent value is taken
+    # as 1, but a zero or negative scaling would turn every bin into 0 Gy: not used.
+    if scaling is None:
+        scaling = 1.0
+    elif not scaling > 0:
+        return None, _skip(path, roi, f"DVHDoseScaling is {scaling:g}; it must be positive")
     widths_gy = data[0::2] * scaling
     volumes = data[1::2]
     edges = np.concatenate(([0.0], np.cumsum(widths_gy)[:-1]))
