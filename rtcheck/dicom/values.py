@@ -62,6 +62,18 @@ def _texts(value: object) -> list[str]:
     return [str(value).strip(" \x00")]
 
 
+def _present_texts(ds: Dataset, keyword: str, path: str, required: bool) -> list[str]:
+    """The attribute's values as text; a missing ``required`` attribute is an error."""
+    items = _texts(ds.get(keyword))
+    if not items and required:
+        raise DicomInputError(
+            "required attribute is missing; re-export the object from the TPS",
+            path=path,
+            field=keyword,
+        )
+    return items
+
+
 def decimals(
     ds: Dataset, keyword: str, path: str, count: int | None = None, required: bool = False
 ) -> list[float]:
@@ -73,14 +85,8 @@ def decimals(
         A value that is not a finite number, ``count`` values expected and not found,
         or a missing ``required`` attribute; the message names the file and the field.
     """
-    items = _texts(ds.get(keyword))
+    items = _present_texts(ds, keyword, path, required)
     if not items:
-        if required:
-            raise DicomInputError(
-                "required attribute is missing; re-export the object from the TPS",
-                path=path,
-                field=keyword,
-            )
         return []
     numbers: list[float] = []
     for item in items:
@@ -129,14 +135,8 @@ def integer(
         A value that is not one integer, below ``minimum``, or a missing ``required``
         attribute.
     """
-    items = _texts(ds.get(keyword))
+    items = _present_texts(ds, keyword, path, required)
     if not items:
-        if required:
-            raise DicomInputError(
-                "required attribute is missing; re-export the object from the TPS",
-                path=path,
-                field=keyword,
-            )
         return None
     text = items[0]
     if len(items) != 1 or not text.lstrip("+-").isdigit():
