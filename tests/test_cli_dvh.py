@@ -268,22 +268,26 @@ def test_structure_partly_outside_the_grid_is_not_evaluated():
     ok, part = report.structures
     assert [m.value for m in ok.metrics] == [pytest.approx(10.0), pytest.approx(100.0)]
     assert all(m.value is None for m in part.metrics)
-    assert "the in-grid DVH alone gives 10 Gy" in part.metrics[0].message
+    assert "outside the dose grid" in part.metrics[0].message
+    # the in-grid part bounds Max from below; B (uniform 10 Gy on the faces) from above
+    assert part.metrics[0].lower_bound == pytest.approx(10.0)
+    assert part.metrics[0].upper_bound == pytest.approx(10.0)
+    assert part.metrics[1].lower_bound is None  # a % volume metric has no bound
     assert any(f.code == "STRUCTURE_OUTSIDE_DOSE_GRID" for f in part.findings)
     assert "NOT EVALUATED HalfOut Max[Gy]" in render_text(report)
     assert render_csv(report).splitlines()[2].startswith("mem,HalfOut,2,")
 
 
-def test_partial_structure_statistics_are_marked_in_text() -> None:
-    """Min/mean/max of a structure only partly inside the dose grid are starred, never bare."""
+def test_partial_structure_statistics_are_not_evaluated_in_text() -> None:
+    """Min/mean/max of a structure only partly inside the dose grid are never printed bare."""
     result = run(str(FIXTURES / "spine_grid_misses_oar"), "--structure", "SpinalCord",
                  "--structure", "PTV", "--no-indices")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     rows = {line.split()[0]: line for line in lines if line[:3] in ("Spi", "PTV")}
-    assert rows["SpinalCord"].count("*") == 3
-    assert "*" not in rows["PTV"]
-    assert "* incomplete DVH" in result.stdout
+    assert rows["SpinalCord"].count("NOT EVALUATED") == 3
+    assert "NOT EVALUATED" not in rows["PTV"]
+    assert "NOT EVALUATED: SpinalCord lie(s) partly outside the dose grid" in result.stdout
 
 
 def test_case_level_error_blocks_every_metric_and_exits_3(tmp_path: Path) -> None:

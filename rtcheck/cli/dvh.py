@@ -86,7 +86,8 @@ def dvh(
     report = build_dvh_report(
         result, specs=specs, names=structures, settings=settings, alpha_beta=table,
         dose_space=DoseSpace[dose_space.upper()], targets=targets, indices=indices,
-        rx_gy=rx_gy, fractions=fractions, isodose_levels=isodose_levels or (100.0,))
+        rx_gy=rx_gy, fractions=fractions, isodose_levels=isodose_levels or (100.0,),
+        curves=curves)
     if output_format == "json":
         click.echo(render_json(report, curves=curves), nl=False)
     elif output_format == "csv":

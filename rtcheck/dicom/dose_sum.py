@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.ndimage import map_coordinates
 
-from rtcheck.dicom.model import DoseGrid, DoseSummationType, FloatArray, Plan
+from rtcheck.dicom.model import DoseBasis, DoseGrid, DoseSummationType, FloatArray, Plan
 from rtcheck.findings import Finding, Severity
 
 #: Beam sums that differ from the plan dose by more than this fraction of the
@@ -245,6 +245,7 @@ def combine_doses(
             )
         )
         return replace(
-            fraction, dose_gy=fraction.dose_gy * n, summation_type=DoseSummationType.PLAN
+            fraction, dose_gy=fraction.dose_gy * n, summation_type=DoseSummationType.PLAN,
+            basis=DoseBasis.TOTAL,
         ), findings
     return None, findings

@@ -38,6 +38,7 @@ __all__ = [
     "Case",
     "Contour",
     "DeliveredBeam",
+    "DoseBasis",
     "DoseGrid",
     "DoseSummationType",
     "EmbeddedDVH",
@@ -75,6 +76,25 @@ class DoseSummationType(StrEnum):
     BRACHY_SESSION = "BRACHY_SESSION"
     CONTROL_POINT = "CONTROL_POINT"
     RECORD = "RECORD"
+
+
+class DoseBasis(StrEnum):
+    """What a stored dose grid stands for, after the loader's conversion.
+
+    ``TOTAL`` is the whole course (a PLAN dose, the sum of BEAM doses, or a FRACTION
+    dose multiplied by the planned number of fractions). ``ONE_FRACTION`` is a FRACTION
+    dose kept as stored because no plan gives the number of fractions: its values are
+    per fraction, so total-dose limits, prescriptions and BED/EQD2 cannot be applied.
+    """
+
+    TOTAL = "TOTAL"
+    ONE_FRACTION = "ONE_FRACTION"
+
+
+#: Above this a grid maximum is not a dose but an encoding error (a DoseGridScaling of
+#: 1e300, a wrong DoseUnits...): no external-beam or brachytherapy course prescribes
+#: anywhere near 1000 Gy. rtcheck's own sanity bound, not a published limit.
+MAX_PLAUSIBLE_DOSE_GY = 1000.0
 
 
 @dataclass(frozen=True)
@@ -141,6 +161,9 @@ class DoseGrid:
         The RTDOSE file(s) this grid came from (several after beam summation).
     embedded_dvhs
         DVHs stored by the planning system in the RTDOSE (empty when none).
+    basis
+        Whether the values are the whole course or one fraction kept as stored
+        (:class:`DoseBasis`); set by the loader.
     """
 
     x_mm: FloatArray
@@ -155,8 +178,11 @@ class DoseGrid:
     referenced_beam_numbers: tuple[int, ...] = ()
     source_paths: tuple[str, ...] = ()
     embedded_dvhs: tuple[EmbeddedDVH, ...] = ()
+    basis: DoseBasis = DoseBasis.TOTAL
 
     def __post_init__(self) -> None:
+        if not isinstance(self.basis, DoseBasis):
+            object.__setattr__(self, "basis", DoseBasis(self.basis))
         for name in ("x_mm", "y_mm", "z_mm"):
             axis = _frozen_array(getattr(self, name), name, 1)
             if axis.size < 1:

@@ -27,12 +27,19 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from rtcheck.dicom.model import DoseGrid, DoseSummationType, EmbeddedDVH, FloatArray
+from rtcheck.dicom.model import (
+    MAX_PLAUSIBLE_DOSE_GY,
+    DoseBasis,
+    DoseGrid,
+    DoseSummationType,
+    EmbeddedDVH,
+    FloatArray,
+)
 from rtcheck.dicom.read_embedded_dvh import read_embedded_dvhs
 from rtcheck.dicom.scan import first_truncated_element
 from rtcheck.dicom.values import decimal, decimals, integer
 from rtcheck.errors import DicomInputError
-from rtcheck.findings import Finding
+from rtcheck.findings import Finding, Severity
 
 _AXIS_TOL = 1e-3
 
@@ -278,5 +285,14 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
         referenced_beam_numbers=beams,
         source_paths=(str(Path(path)),),
         embedded_dvhs=embedded,
+        basis=(DoseBasis.ONE_FRACTION if summation_type is DoseSummationType.FRACTION
+               else DoseBasis.TOTAL),
     )
+    if grid.max_dose_gy > MAX_PLAUSIBLE_DOSE_GY:
+        findings.append(Finding(
+            "DOSE_IMPLAUSIBLE", Severity.ERROR,
+            f"the grid maximum is {grid.max_dose_gy:.4g} Gy (DoseGridScaling "
+            f"{scaling:.4g}), above the {MAX_PLAUSIBLE_DOSE_GY:g} Gy any course could give: "
+            "an encoding error, not a dose; the dose is not used (re-export it)",
+            path=str(path)))
     return grid, findings

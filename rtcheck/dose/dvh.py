@@ -38,12 +38,24 @@ class CumulativeDVH:
         The volume the curve describes (the sampled, in-grid volume).
     mean_gy
         Exact volume-weighted mean of the samples.
+    partial_reason
+        Empty for a curve of the whole structure. The DVH engine sets it (with the
+        reason) when the curve describes only part of the structure, e.g. the part
+        inside the dose grid: :func:`rtcheck.dose.metrics.evaluate_metric` then
+        answers NOT_EVALUATED for every metric, so that no public function turns a
+        partial curve into an evaluated number.
     """
 
     volume_cc: FloatArray
     dose_gy: FloatArray
     total_volume_cc: float
     mean_gy: float
+    partial_reason: str = ""
+
+    @property
+    def is_partial(self) -> bool:
+        """True when the curve covers only part of its structure (see ``partial_reason``)."""
+        return bool(self.partial_reason)
 
     def __post_init__(self) -> None:
         v = np.asarray(self.volume_cc, dtype=np.float64)

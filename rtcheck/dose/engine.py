@@ -98,8 +98,19 @@ class StructureDVH:
         return self.dvh.to_dicompyler(name=self.name, bin_width_gy=bin_width_gy)
 
 
+def _partial_reason(samples: StructureSamples) -> str:
+    if samples.outside_volume_cc > 0:
+        return (f"{samples.outside_volume_cc:.4g} cc ({100 * samples.outside_fraction:.2f} %) "
+                "of the structure lies outside the dose grid: the curve is of the in-grid part")
+    errors = [f for f in samples.findings if f.severity is Severity.ERROR]
+    return f"{errors[0].code}: {errors[0].message}" if errors else ""
+
+
 def _curve(samples: StructureSamples) -> CumulativeDVH:
-    """CumulativeDVH of the samples with the exact Dmax/Dmin as its end points."""
+    """CumulativeDVH of the samples with the exact Dmax/Dmin as its end points.
+
+    The curve of a structure that is not wholly sampled carries ``partial_reason``.
+    """
     dvh = CumulativeDVH.from_samples(samples.dose_gy, samples.weight_cc)
     dose = dvh.dose_gy.copy()
     if samples.dmax_gy is not None:
@@ -108,7 +119,7 @@ def _curve(samples: StructureSamples) -> CumulativeDVH:
         dose[-1] = min(dose[-1], samples.dmin_gy)
     return CumulativeDVH(
         volume_cc=dvh.volume_cc, dose_gy=dose, total_volume_cc=dvh.total_volume_cc,
-        mean_gy=dvh.mean_gy,
+        mean_gy=dvh.mean_gy, partial_reason=_partial_reason(samples),
     )
 
 

@@ -8,7 +8,9 @@ Questions without an answer give a :class:`MetricResult` with status
 structure (D/DC in cc), a % of prescription without a prescription, BED/EQD2
 without a number of fractions, a structure that could not be sampled.
 
-Volume percentages refer to the sampled (in-grid) volume the DVH describes.
+A curve that describes only part of its structure (``CumulativeDVH.partial_reason``,
+set by the DVH engine for a structure partly outside the dose grid) gives
+NOT_EVALUATED for every metric: a partial DVH is never an evaluated answer.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ class MetricResult:
     status: MetricStatus
     message: str = ""
     alpha_beta_gy: float | None = None
+    #: For a structure partly outside the dose grid (value ``None``): what the in-grid
+    #: part proves about the whole structure's value (see rtcheck.evaluate.bounds).
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    bound_note: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.value is None) != (self.status is MetricStatus.NOT_EVALUATED):
+            raise ValueError("a MetricResult has a value exactly when it is EVALUATED")
 
     @property
     def evaluated(self) -> bool:
@@ -58,14 +69,21 @@ class MetricResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "spec": self.spec.raw,
-            "value": None if self.value is None else round(self.value, DECIMALS),
+            "value": _round(self.value),
             "unit": self.unit,
             "status": self.status.value,
             "message": self.message,
             "dose_space": self.spec.dose_space.value,
             "alpha_beta_gy": self.alpha_beta_gy,
             "description": self.spec.describe(),
+            **({"lower_bound": _round(self.lower_bound), "upper_bound": _round(self.upper_bound),
+                "bound_note": self.bound_note}
+               if self.lower_bound is not None or self.upper_bound is not None else {}),
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, DECIMALS)
 
 
 def not_evaluated(spec: MetricSpec, why: str, alpha_beta_gy: float | None = None) -> MetricResult:
@@ -110,6 +128,28 @@ def evaluate_metric(
     """
     if dvh is None:
         return not_evaluated(spec, not_evaluable_reason, alpha_beta_gy)
+    if dvh.is_partial:
+        return not_evaluated(spec, dvh.partial_reason, alpha_beta_gy)
+    return _on_curve(spec, dvh, reference_dose_gy, alpha_beta_gy)
+
+
+def value_on_partial_curve(
+    spec: MetricSpec, dvh: CumulativeDVH, reference_dose_gy: float | None = None
+) -> float | None:
+    """The number ``spec`` gives on a curve as it is, partial or not — a bound, not a result.
+
+    For a structure partly outside the dose grid this is the value of its in-grid
+    part, which the evaluation layer (:mod:`rtcheck.evaluate.bounds`) turns into a
+    bound on the whole structure's value. ``None`` when the curve cannot answer.
+    """
+    result = _on_curve(spec, dvh, reference_dose_gy, None)
+    return result.value
+
+
+def _on_curve(
+    spec: MetricSpec, dvh: CumulativeDVH, reference_dose_gy: float | None,
+    alpha_beta_gy: float | None,
+) -> MetricResult:
     if spec.needs_prescription and not (reference_dose_gy is not None and reference_dose_gy > 0):
         return not_evaluated(
             spec, "needs a prescription dose (% of Rx) and none is known; give --rx-gy or a plan",
@@ -194,6 +234,9 @@ def evaluate_structure_metrics(
             structure_name)
         if dvh is None or samples is None:
             results.append(not_evaluated(spec, not_evaluable_reason, ab))
+            continue
+        if dvh.is_partial:
+            results.append(not_evaluated(spec, dvh.partial_reason, ab))
             continue
         if n_fractions is None:
             results.append(not_evaluated(

@@ -38,7 +38,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def render_text(report: DvhReport) -> str:
     out: list[str] = []
     for c in report.cases:
-        d = c.case.dose
+        d = c.ev.dose
         rx = (
             f"Rx {c.prescription_gy:g} Gy / {c.fractions or '?'} fx ({c.rx_source})"
             if c.prescription_gy is not None
@@ -54,7 +54,7 @@ def render_text(report: DvhReport) -> str:
             rx += f", BED {bed:.1f} Gy (alpha/beta {ab:g} Gy)"
         grid = (
             (
-                f"dose {d.summation_type.value}, grid "
+                f"dose {d.summation_type}, grid "
                 + " x ".join(f"{v:g}" for v in d.spacing_mm)
                 + " mm"
             )
@@ -66,13 +66,9 @@ def render_text(report: DvhReport) -> str:
         rows = [
             [
                 s.name,
-                str(s.sdvh.roi_number) if s.sdvh else "-",
-                _fmt(s.sdvh.volume_cc if s.sdvh else None),
-                *(
-                    _fmt(getattr(s.sdvh.dvh, a) if s.sdvh and s.sdvh.dvh else None)
-                    + ("*" if s.sdvh and s.sdvh.dvh and not s.complete else "")
-                    for a in ("min_gy", "mean_gy", "max_gy")
-                ),
+                str(s.ev.roi_number) if s.ev.roi_number is not None else "-",
+                _fmt(s.ev.volume_cc),
+                *(_fmt(v) for v in (s.ev.min_gy, s.ev.mean_gy, s.ev.max_gy)),
                 *(_fmt(m.value) for m in s.metrics),
             ]
             for s in c.structures
@@ -81,10 +77,12 @@ def render_text(report: DvhReport) -> str:
             out += _table(
                 ["Structure", "ROI", "Volume cc", "Min Gy", "Mean Gy", "Max Gy", *specs], rows
             )
-        if any(s.sdvh and s.sdvh.dvh and not s.complete for s in c.structures):
+        partial = [s.name for s in c.structures if s.ev.state.value == "partial"]
+        if partial:
             out += [
-                "* incomplete DVH (see the ERROR findings): the value describes only part "
-                "of the structure and is not a result"
+                f"NOT EVALUATED: {', '.join(partial)} lie(s) partly outside the dose grid "
+                "(see the ERROR findings); their numbers would describe only part of the "
+                "structure"
             ]
         for ind in c.indices:
             out += [
