@@ -54,7 +54,22 @@ class EventDataError(InputError):
 
 
 class ConfigError(InputError):
-    """A constraint/protocol YAML file or a metric specification that cannot be used."""
+    """A constraint/protocol YAML file or a metric specification that cannot be used.
+
+    ``problems`` lists every problem found when there are several (as in
+    :class:`EventDataError`); it is empty unless the raiser fills it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        field: str | None = None,
+        *,
+        problems: list[str] | None = None,
+    ):
+        super().__init__(message, path=path, field=field)
+        self.problems = list(problems or [])
 
 
 class MetricSpecError(ConfigError):
