@@ -29,6 +29,7 @@ ALLOWED_KEYS = {
     "needs_derived_structure",
     "three_fraction_caveat",
     "aliases",
+    "derived_from",
 }
 
 
