@@ -1,26 +1,19 @@
 """Structured findings shared by every domain.
 
 A finding is a coded, machine-readable statement about the input or a result:
-``Finding(code="DOSE_OUTSIDE_GRID", severity=Severity.ERROR, message=..., path=...)``.
-Codes are upper-case, stable and documented in the README; messages say what to do.
+``Finding(code="FOR_MISMATCH", severity=Severity.ERROR, message=..., path=...)``.
+Codes are upper-case and stable; every code, with the severities it may carry and its
+meaning, is registered in :mod:`rtcheck.codes` (and listed in the README, "Finding
+codes"). Messages say what to do.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 
+from rtcheck.codes import CODE_INFO, Code, Severity, severity_text
 
-class Severity(StrEnum):
-    """How much a finding matters.
-
-    ``INFO`` is context, ``WARNING`` deserves a look, ``ERROR`` means a result that
-    depends on it is not evaluated (and can therefore never be a pass).
-    """
-
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
+__all__ = ["Code", "Finding", "Severity", "worst_severity"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +23,11 @@ class Finding:
     Attributes
     ----------
     code
-        Stable upper-case identifier, e.g. ``"FOR_MISMATCH"``.
+        Stable upper-case identifier registered in :class:`~rtcheck.codes.Code`, e.g.
+        ``"FOR_MISMATCH"`` or ``Code.FOR_MISMATCH``; stored as the plain string.
     severity
-        See :class:`Severity`.
+        See :class:`Severity`; must be one the code allows
+        (:data:`~rtcheck.codes.CODE_INFO`).
     message
         One line for a person: what was found and what to do.
     path
@@ -48,10 +43,23 @@ class Finding:
     subject: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.code or not self.code.replace("_", "").isalnum() or not self.code.isupper():
-            raise ValueError(f"finding code must be UPPER_SNAKE_CASE, got {self.code!r}")
+        try:
+            code = Code(self.code)
+        except ValueError:
+            raise ValueError(
+                f"unknown finding code {self.code!r}: register it in rtcheck/codes.py "
+                "(Code and CODE_INFO) with its severities and meaning"
+            ) from None
+        object.__setattr__(self, "code", code.value)
         if not isinstance(self.severity, Severity):
             object.__setattr__(self, "severity", Severity(self.severity))
+        allowed = CODE_INFO[code].severities
+        if self.severity not in allowed:
+            raise ValueError(
+                f"finding code {code.value} does not allow severity {self.severity.value} "
+                f"(allowed: {severity_text(allowed)}); use an allowed severity or register "
+                "it in rtcheck/codes.py"
+            )
 
     def to_dict(self) -> dict[str, str | None]:
         """Plain JSON-serialisable form."""

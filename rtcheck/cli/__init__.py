@@ -22,7 +22,20 @@ from rtcheck.errors import InputError, RtcheckError, UsageError
 
 
 class RtcheckGroup(click.Group):
-    """A click group that turns exceptions into documented exit codes."""
+    """A click group that turns exceptions into documented exit codes.
+
+    ``rtcheck PLAN_DIR ...`` is the shorthand of ``rtcheck check PLAN_DIR ...``: when the
+    first argument is not a subcommand but an existing path, ``check`` is inserted.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        import os
+
+        first = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        if (first is not None and args[first] not in self.commands
+                and os.path.exists(args[first])):
+            args = [*args[:first], "check", *args[first:]]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -56,7 +69,10 @@ class RtcheckGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def cli(verbose: int, debug: bool) -> None:
-    """rtcheck: check radiotherapy (SBRT) plans exported as DICOM-RT."""
+    """rtcheck: check radiotherapy (SBRT) plans exported as DICOM-RT.
+
+    rtcheck PLAN_DIR is the same as rtcheck check PLAN_DIR.
+    """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
@@ -70,10 +86,14 @@ def cli(verbose: int, debug: bool) -> None:
 
 
 def _register() -> None:
+    from rtcheck.cli.check import check
+    from rtcheck.cli.constraints import constraints
     from rtcheck.cli.dvh import dvh
     from rtcheck.cli.endpoints import endpoints
     from rtcheck.cli.info import info
 
+    cli.add_command(check)
+    cli.add_command(constraints)
     cli.add_command(info)
     cli.add_command(endpoints)
     cli.add_command(dvh)
