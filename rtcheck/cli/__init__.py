@@ -12,7 +12,7 @@ import logging
 import sys
 import traceback
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -28,11 +28,31 @@ class RtcheckGroup(click.Group):
     first argument is not a subcommand but an existing path, ``check`` is inserted.
     """
 
+    #: subcommand → "module:attribute", imported only when the command runs (click's
+    #: documented lazy-group pattern), so `rtcheck check` does not pay for the
+    #: statistics stack of `rtcheck endpoints`.
+    LAZY: ClassVar[dict[str, str]] = {
+        "check": "rtcheck.cli.check:check",
+        "constraints": "rtcheck.cli.constraints:constraints",
+        "info": "rtcheck.cli.info:info", "dvh": "rtcheck.cli.dvh:dvh",
+        "endpoints": "rtcheck.cli.endpoints:endpoints"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         import os
 
         first = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
-        if (first is not None and args[first] not in self.commands
+        if (first is not None and args[first] not in self.list_commands(ctx)
                 and os.path.exists(args[first])):
             args = [*args[:first], "check", *args[first:]]
         return super().parse_args(ctx, args)
@@ -83,23 +103,6 @@ def cli(verbose: int, debug: bool) -> None:
         # naming the attribute, so its own lines would only bury that line (-vv shows them)
         logging.getLogger("pydicom").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
-
-
-def _register() -> None:
-    from rtcheck.cli.check import check
-    from rtcheck.cli.constraints import constraints
-    from rtcheck.cli.dvh import dvh
-    from rtcheck.cli.endpoints import endpoints
-    from rtcheck.cli.info import info
-
-    cli.add_command(check)
-    cli.add_command(constraints)
-    cli.add_command(info)
-    cli.add_command(endpoints)
-    cli.add_command(dvh)
-
-
-_register()
 
 
 def main() -> None:

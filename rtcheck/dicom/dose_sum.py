@@ -19,9 +19,9 @@ Rules (DoseSummationType, PS3.3 C.8.8.3):
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
-from scipy.ndimage import map_coordinates
 
 from rtcheck.dicom.model import DoseBasis, DoseGrid, DoseSummationType, FloatArray, Plan
 from rtcheck.findings import Finding, Severity
@@ -50,7 +50,7 @@ def resample(grid: DoseGrid, onto: DoseGrid) -> FloatArray:
         indexing="ij",
     )
     return np.asarray(
-        map_coordinates(grid.dose_gy, [zz, yy, xx], order=1, mode="constant", cval=0.0)
+        _map_coordinates()(grid.dose_gy, [zz, yy, xx], order=1, mode="constant", cval=0.0)
     )
 
 
@@ -81,6 +81,13 @@ def _sum(grids: list[DoseGrid]) -> tuple[DoseGrid, list[Finding]]:
         embedded_dvhs=(),
     )
     return summed, findings
+
+
+def _map_coordinates() -> Any:
+    """scipy's map_coordinates, imported only when beam grids need resampling."""
+    from scipy.ndimage import map_coordinates
+
+    return map_coordinates
 
 
 def _missing_beams(plan: Plan | None, beams: list[DoseGrid]) -> Finding | None:

@@ -11,6 +11,8 @@ Typical use::
     result = evaluate_metric(parse_metric("D0.035cc[Gy]"), cord.dvh)
 """
 
+from typing import Any
+
 from rtcheck.dose.bed import (
     DEFAULT_ALPHA_BETA_GY,
     AlphaBetaTable,
@@ -21,11 +23,20 @@ from rtcheck.dose.bed import (
 )
 from rtcheck.dose.dvh import CumulativeDVH
 from rtcheck.dose.engine import StructureDVH, compute_dvh, compute_dvhs
-from rtcheck.dose.indices import PlanIndices, compute_indices
 from rtcheck.dose.metric_spec import MetricSpec, parse_metric, parse_metrics
 from rtcheck.dose.metrics import MetricResult, MetricStatus, evaluate_metric
 from rtcheck.dose.settings import DvhSettings, EndCap
 from rtcheck.dose.tps_compare import TpsComparison, compare_embedded
+
+
+def __getattr__(name: str) -> Any:
+    """The plan-quality indices import scipy: loaded on first use (PEP 562)."""
+    if name in ("PlanIndices", "compute_indices"):
+        from rtcheck.dose import indices
+
+        return getattr(indices, name)
+    raise AttributeError(f"module 'rtcheck.dose' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_ALPHA_BETA_GY",

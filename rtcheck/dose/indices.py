@@ -60,6 +60,7 @@ from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
 from rtcheck.dose.dvh import CumulativeDVH
 from rtcheck.dose.geom_scanline import lattice_inside
 from rtcheck.dose.geometry import StackGeometry, stack_geometry
+from rtcheck.dose.grid_adequacy import grid_adequacy_findings
 from rtcheck.dose.index_guards import axis_bounds, inside_grid, truncated_indices
 from rtcheck.dose.metrics import MetricStatus
 from rtcheck.findings import Finding, Severity
@@ -261,27 +262,6 @@ def _d2cm(grid: DoseGrid, ptv: StackGeometry, body: StackGeometry | None,
             d_true, _ = tree.query(q[first])
             return float(grid.dose_gy.ravel()[idx[first]]), float(d_true)
     return None, None
-
-
-def grid_adequacy_findings(name: str, volume_cc: float, grid: DoseGrid,
-                           is_target: bool = False) -> list[Finding]:
-    """``DOSE_GRID_COARSE`` when the structure spans few voxels (see the module docstring)."""
-    spacing = max(grid.spacing_mm)
-    out: list[Finding] = []
-    if volume_cc > 0 and spacing > 0:
-        diameter = (6.0 * volume_cc * 1000.0 / math.pi) ** (1 / 3)
-        if diameter < 3.0 * spacing:
-            out.append(Finding(
-                "DOSE_GRID_COARSE", Severity.WARNING,
-                f"equivalent-sphere diameter {diameter:.1f} mm is below 3 × the largest dose-grid "
-                f"spacing ({spacing:.2f} mm): the DVH depends strongly on interpolation; "
-                "recalculate on a finer dose grid", subject=name))
-    if is_target and spacing > 2.0 + 1e-6:
-        out.append(Finding(
-            "DOSE_GRID_ABOVE_2MM", Severity.INFO,
-            f"dose-grid spacing {spacing:.2f} mm is above the 2 mm recommended for SBRT "
-            "(AAPM TG-101)", subject=name))
-    return out
 
 
 def compute_indices(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtcheck.dicom.model import MAX_PLAUSIBLE_DOSE_GY, Case, DoseGrid, Structure
 from rtcheck.dose.engine import StructureDVH, compute_dvhs
 from rtcheck.dose.geometry import median_plane_spacing_mm
-from rtcheck.dose.indices import PlanIndices, compute_indices, grid_adequacy_findings
+from rtcheck.dose.grid_adequacy import grid_adequacy_findings
 from rtcheck.dose.metric_spec import DoseSpace, MetricSpec
 from rtcheck.dose.metrics import MetricResult, evaluate_structure_metrics, not_evaluated
 from rtcheck.dose.settings import EndCap
@@ -23,6 +23,9 @@ from rtcheck.evaluate.structure import (
     rounded,
 )
 from rtcheck.findings import Finding, Severity
+
+if TYPE_CHECKING:  # the indices and TPS comparison import scipy: loaded only when asked
+    from rtcheck.dose.indices import PlanIndices
 
 BODY_NAMES = ("body", "external")
 
@@ -255,6 +258,8 @@ def _indices(case: Case, request: EvaluationRequest, rx: PrescriptionResolution,
         return (), (Finding("INDICES_NO_PRESCRIPTION", Severity.WARNING,
                             "plan-quality indices need a prescription dose (plan or --rx-gy)",
                             subject=case.label),)
+    from rtcheck.dose.indices import compute_indices
+
     body = next((s for s in ss.structures if _is_body(s) and s.contours), None)
     out, findings = [], []
     for tn in targets:
