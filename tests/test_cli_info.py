@@ -38,7 +38,7 @@ def test_info_json_on_proton(proton_dir: Path) -> None:
     data = json.loads(result.stdout)
     case = data["cases"][0]
     assert case["plan"]["ion"] is True
-    assert case["dose"]["size"] == [107, 107, 110]
+    assert case["dose"]["shape_zyx"] == [110, 107, 107]
     assert case["dose"]["dose_type"] == "EFFECTIVE"
     assert [s["name"] for s in case["structure_set"]["structures"]] == [
         "Cube101010",

@@ -432,7 +432,7 @@ def test_dose_grid_scaling_with_spaces_is_read(tmp_path: Path) -> None:
     mutate(folder / "RD.dcm", _raw("DoseGridScaling", " 6.25E-04"))
     result = info_json(folder)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["cases"][0]["dose"]["max_dose_gy"] == pytest.approx(37.5)
+    assert json.loads(result.stdout)["cases"][0]["dose"]["max_gy"] == pytest.approx(37.5)
 
 
 def test_absolute_frame_offsets_are_accepted(tmp_path: Path) -> None:
@@ -526,7 +526,7 @@ def test_beam_doses_control_sum(tmp_path: Path) -> None:
     folder = copy_case(tmp_path, BEAM_DOSES)
     result = info_json(folder)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["cases"][0]["dose"]["max_dose_gy"] == pytest.approx(
+    assert json.loads(result.stdout)["cases"][0]["dose"]["max_gy"] == pytest.approx(
         37.5, abs=0.01)
 
 

@@ -42,18 +42,25 @@ class DoseSummary:
     max_gy: float
     source_paths: tuple[str, ...]
     tps_dvhs: int
+    sop_instance_uid: str = ""
+    origin_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @classmethod
     def of(cls, grid: DoseGrid) -> DoseSummary:
+        origin = (float(grid.x_mm[0]), float(grid.y_mm[0]), float(grid.z_mm[0]))
         return cls(grid.summation_type.value, grid.basis.value, grid.dose_type,
                    grid.spacing_mm, grid.shape, grid.max_dose_gy, grid.source_paths,
-                   len(grid.embedded_dvhs))
+                   len(grid.embedded_dvhs), grid.sop_instance_uid, origin)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"summation_type": self.summation_type, "basis": self.basis,
+        """The one JSON form of a dose grid (``info``, ``dvh`` and ``check`` use it)."""
+        return {"sop_instance_uid": self.sop_instance_uid,
+                "summation_type": self.summation_type, "basis": self.basis,
                 "dose_type": self.dose_type,
                 "grid_spacing_mm": [rounded(v) for v in self.spacing_mm],
-                "shape_zyx": list(self.shape_zyx), "max_gy": rounded(self.max_gy),
+                "shape_zyx": list(self.shape_zyx),
+                "origin_mm": [rounded(v) for v in self.origin_mm],
+                "max_gy": rounded(self.max_gy),
                 "source_paths": list(self.source_paths), "tps_dvhs": self.tps_dvhs}
 
 

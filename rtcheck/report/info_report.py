@@ -49,17 +49,10 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
 
 
 def dose_dict(dose: DoseGrid) -> dict[str, Any]:
-    return {
-        "sop_instance_uid": dose.sop_instance_uid,
-        "size": list(reversed(dose.shape)),
-        "spacing_mm": [round(s, 4) for s in dose.spacing_mm],
-        "origin_mm": [round(float(a[0]), 4) for a in (dose.x_mm, dose.y_mm, dose.z_mm)],
-        "dose_type": dose.dose_type,
-        "summation_type": dose.summation_type.value,
-        "max_dose_gy": _round(dose.max_dose_gy),
-        "embedded_dvhs": len(dose.embedded_dvhs),
-        "paths": list(dose.source_paths),
-    }
+    """The dose grid in rtcheck's one JSON vocabulary (:class:`rtcheck.evaluate.DoseSummary`)."""
+    from rtcheck.evaluate.case import DoseSummary
+
+    return DoseSummary.of(dose).to_dict()
 
 
 def structures_dict(ss: StructureSet) -> dict[str, Any]:
