@@ -67,7 +67,8 @@ class RtcheckGroup(click.Group):
             sys.exit(exitcodes.USAGE)
         except InputError as exc:
             click.echo(f"rtcheck: error: {exc}", err=True)
-            for problem in getattr(exc, "problems", [])[:200]:
+            problems = [p for p in getattr(exc, "problems", []) if p != str(exc)]
+            for problem in problems[:200]:
                 click.echo(f"  - {problem}", err=True)
             sys.exit(exitcodes.BAD_INPUT)
         except RtcheckError as exc:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from rtcheck.cli import exitcodes
 from rtcheck.cli.options import paths_argument, plan_option
-from rtcheck.errors import UsageError
+from rtcheck.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from rtcheck.rules.plan_config import PlanConfig
+    from rtcheck.rules.protocol import Protocol
 
 _RX = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(Gy|cGy)\s*/\s*([0-9]+)\s*(?:fx|fractions?)?\s*$",
                  re.IGNORECASE)
@@ -26,6 +31,22 @@ def parse_rx(text: str) -> tuple[float, int]:
     if dose <= 0 or n < 1:
         raise UsageError(f"--rx {text!r}: dose and fractions must be positive")
     return dose, n
+
+
+def _known_arm_and_site(proto: Protocol, arm: str | None, site: str | None,
+                        cfg: PlanConfig) -> None:
+    """An unknown ``--arm``/``--site`` value is a usage error (exit 2) naming the choices;
+    an unknown value in ``rtcheck.yaml`` is a bad input file (exit 3) naming that file."""
+    for option, value, choices in (("arm", arm or cfg.arm, [a.id for a in proto.arms]),
+                                   ("site", site or cfg.site, [s.id for s in proto.sites])):
+        if value is None or value in choices:
+            continue
+        why = (f"protocol {proto.id!r} has no {option} {value!r}; {option}s: "
+               + ", ".join(choices))
+        if (arm if option == "arm" else site) is not None:
+            raise UsageError(f"--{option} {value}: {why}")
+        raise ConfigError(why, path=cfg.path, field=option)
+    proto.arm(arm or cfg.arm)  # the default arm (always present: the schema checks it)
 
 
 def render(report: object, fmt: str, color: bool = False) -> str:
@@ -114,9 +135,7 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
         schedule=read_schedule(schedule_file) if schedule_file else (),
         settings=DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice"
                              else EndCap.NONE))
-    proto.arm(options.arm)  # an unknown arm or site is a usage error, before any work
-    if options.site:
-        proto.site(options.site)
+    _known_arm_and_site(proto, arm, site, cfg)  # before any work
     result = load(list(paths), plan_selector=plan_selector)
     report = check_load(result, proto, options, extra)
     text = render(report, output_format, color=output is None and sys.stdout.isatty()

@@ -47,6 +47,14 @@ def show(name: str, arm: str | None, fractions: int | None) -> None:
     from rtcheck.rules.protocol import load_protocol
 
     p = load_protocol(name)
+    if arm is not None:
+        from rtcheck.errors import ConfigError, UsageError
+
+        try:
+            p.arm(arm)
+        except ConfigError as exc:
+            raise UsageError(f"--arm {arm!r}: arms of {p.id}: "
+                             + ", ".join(a.id for a in p.arms)) from exc
     click.echo(f"{p.id}: {p.title} ({p.version})\n  file {p.path} sha256 {p.sha256[:16]}…")
     click.echo(f"  alpha/beta {p.alpha_beta_gy:g} Gy; site required: {p.site_required}; sites: "
                + "; ".join(f"{s.id} [{', '.join(s.required) or '-'}]" for s in p.sites))

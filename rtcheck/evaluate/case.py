@@ -141,7 +141,9 @@ def _structure(st: Structure, sdvh: StructureDVH, grid: DoseGrid, spacing: float
         state = StructureState.COMPLETE
     dvh = sdvh.dvh
     complete = state is StructureState.COMPLETE and dvh is not None
-    extra = grid_adequacy_findings(st.name, sdvh.volume_cc, grid) if sdvh.evaluable else []
+    extra = (grid_adequacy_findings(st.name, sdvh.volume_cc, grid,
+                                    is_target=st.interpreted_type.upper() == "PTV")
+             if sdvh.evaluable else [])
     curve = None
     if dvh is not None and request.curve_points != 0:
         curve = DvhCurve.of(dvh, request.curve_points)

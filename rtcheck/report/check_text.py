@@ -76,12 +76,13 @@ def _verdict_line(case: CaseResult) -> str:
     if minor:
         parts.append(f"{len(minor)} minor deviation(s)")
     if pending:
-        parts.append(f"{len(pending)} pending (not a pass yet: "
-                     + ", ".join(c.id for c in pending) + ")")
+        parts.append(", ".join(c.id for c in pending) + " PENDING: re-check once every "
+                     "fraction is delivered")
     if case.input_blocked:
         parts.append("the input has ERROR findings")
-    if not parts:
-        parts.append(f"all {len(mandatory)} mandatory checks pass")
+    if not fails and not ne and not case.input_blocked:
+        done = len(mandatory) - len(pending)
+        parts.insert(0, f"all {done} evaluated mandatory checks pass")
     return f"VERDICT: {case.verdict.value} — " + "; ".join(parts)
 
 

@@ -129,10 +129,17 @@ def _blocked(checks: list[CheckResult], blocking: tuple[Finding, ...]) -> list[C
     return out
 
 
-def _oar_priority(checks: list[CheckResult], margin_percent: float) -> list[CheckResult]:
-    """A failed coverage check while a higher-priority OAR limit is binding reads as a
-    minor deviation naming that OAR (MEDCARE: "the dose constraints for OAR have
-    priority above the prescription dose to the PTV")."""
+def _coverage_ids(arm: Arm) -> frozenset[str]:
+    """Ids of the check results of the arm's ``role: coverage`` constraints."""
+    return frozenset(c.id if len(c.structures) == 1 else f"{c.id}:{s}"
+                     for c in arm.constraints if c.role == "coverage" for s in c.structures)
+
+
+def _oar_priority(checks: list[CheckResult], margin_percent: float,
+                  coverage_ids: frozenset[str]) -> list[CheckResult]:
+    """A failed coverage check (``role: coverage``) while a higher-priority OAR limit is
+    binding reads as a minor deviation naming that OAR (MEDCARE: "the dose constraints
+    for OAR have priority above the prescription dose to the PTV")."""
     binding = [c for c in checks if c.kind is CheckKind.DVH and c.structure and c.limit
                and c.status in (CheckStatus.PASS, CheckStatus.MINOR_DEVIATION)
                and c.margin is not None and c.comparison is not None
@@ -140,7 +147,7 @@ def _oar_priority(checks: list[CheckResult], margin_percent: float) -> list[Chec
                and c.margin <= abs(c.limit) * margin_percent / 100.0]
     out = []
     for c in checks:
-        if c.id.endswith("coverage") and c.status is CheckStatus.FAIL:
+        if c.id in coverage_ids and c.status is CheckStatus.FAIL:
             why = [b for b in binding if b.priority < c.priority]
             if why:
                 b = why[0]
@@ -185,7 +192,7 @@ def check_case(case: Case, protocol: Protocol, options: CheckOptions | None = No
     for c in arm.constraints:
         checks += evaluate_constraint(c, ev, matches)
     checks = _blocked(checks, ev.blocking)
-    checks = _oar_priority(checks, protocol.binding_margin_percent)
+    checks = _oar_priority(checks, protocol.binding_margin_percent, _coverage_ids(arm))
     blocked = bool(ev.blocking)
     return CaseResult(
         label=case.label, folder=folder or _folder(case), plan_label=ev.plan_label,
@@ -195,7 +202,15 @@ def check_case(case: Case, protocol: Protocol, options: CheckOptions | None = No
         dose=ev.dose.to_dict() if ev.dose else None,
         verdict=verdict_of(checks, blocked), checks=tuple(checks),
         structures=_structures(ev, matches, arm), fraction_gaps=gaps,
-        findings=tuple(ev.findings), input_blocked=blocked)
+        findings=_case_findings(ev), input_blocked=blocked)
+
+
+def _case_findings(ev: CaseEvaluation) -> tuple[Finding, ...]:
+    """The case's findings and those of every evaluated structure (each format carries all)."""
+    out = list(ev.findings)
+    for s in ev.structures:
+        out += [f for f in s.findings if f not in out]
+    return tuple(out)
 
 
 def _folder(case: Case) -> str:
