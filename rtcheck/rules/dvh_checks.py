@@ -42,9 +42,7 @@ def judge(comparison: Comparison, value: float, limit: float, minor: float | Non
 
 
 def _base(c: Constraint, structure: str, match: StructureMatch | None) -> dict[str, object]:
-    notes = list(c.notes)
-    if c.three_fraction_caveat:
-        notes.append(f"TG-101: {c.three_fraction_caveat}")
+    notes = list(c.notes)  # the TG-101 3-fraction caveat: _applicable_notes (n == 3 only)
     return dict(id=c.id if len(c.structures) == 1 else f"{c.id}:{structure}",
                 kind=CheckKind.DVH, title=c.title, tier=c.tier, priority=c.priority,
                 source=c.source.text(), structure=structure,
@@ -56,7 +54,7 @@ def _base(c: Constraint, structure: str, match: StructureMatch | None) -> dict[s
 
 def _applicable_notes(c: Constraint, n: int | None) -> tuple[str, ...]:
     if c.three_fraction_caveat and n == 3:
-        return (f"TG-101 3-fraction caveat: {c.three_fraction_caveat}",)
+        return (f"TG-101: {c.three_fraction_caveat}",)
     return ()
 
 
@@ -78,8 +76,9 @@ def evaluate_constraint(c: Constraint, ev: CaseEvaluation, matches: StructureMat
         why = (f"needs the derived structure: {c.needs_derived_structure} (supply it as "
                f"{names})" if parent else f"{names} not contoured")
         status = CheckStatus.NOT_EVALUATED if parent else CheckStatus.NOT_APPLICABLE
-        return [CheckResult(**_base(c, c.structures[0] if c.structures else "", None),  # type: ignore[arg-type]
-                            status=status, message=why)]
+        base = _base(c, c.structures[0] if c.structures else "", None)
+        base["notes"] = (*base["notes"], *_applicable_notes(c, n))  # type: ignore[misc]
+        return [CheckResult(**base, status=status, message=why)]  # type: ignore[arg-type]
     targets = present or [(s, matches.get(s)) for s in required]
     return [_one(c, s, m, ev, resolved) for s, m in targets]
 

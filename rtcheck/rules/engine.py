@@ -129,6 +129,27 @@ def _blocked(checks: list[CheckResult], blocking: tuple[Finding, ...]) -> list[C
     return out
 
 
+def _one_fraction(checks: list[CheckResult], ev: CaseEvaluation) -> list[CheckResult]:
+    """Dose checks of a dose that is one FRACTION kept as stored: NOT EVALUATED.
+
+    The protocol's limits are total doses; a per-fraction dose judged against them
+    would fail coverage and pass every OAR limit by the number of fractions.
+    """
+    if not ev.prescription.one_fraction_dose:
+        return checks
+    out = []
+    for c in checks:
+        if c.kind in (CheckKind.DVH, *plan_checks.DOSE_KINDS) and c.status not in (
+                CheckStatus.NOT_APPLICABLE, CheckStatus.NOT_EVALUATED):
+            c = replace(c, status=CheckStatus.NOT_EVALUATED, value=None, margin=None,
+                        lower_bound=None, upper_bound=None,
+                        message="the dose is one FRACTION kept as stored (no plan gives the "
+                                "number of fractions): the protocol's total-dose limits "
+                                "cannot apply; load the RTPLAN with it")
+        out.append(c)
+    return out
+
+
 def _coverage_ids(arm: Arm) -> frozenset[str]:
     """Ids of the check results of the arm's ``role: coverage`` constraints."""
     return frozenset(c.id if len(c.structures) == 1 else f"{c.id}:{s}"
@@ -192,6 +213,7 @@ def check_case(case: Case, protocol: Protocol, options: CheckOptions | None = No
     for c in arm.constraints:
         checks += evaluate_constraint(c, ev, matches)
     checks = _blocked(checks, ev.blocking)
+    checks = _one_fraction(checks, ev)
     checks = _oar_priority(checks, protocol.binding_margin_percent, _coverage_ids(arm))
     blocked = bool(ev.blocking)
     return CaseResult(

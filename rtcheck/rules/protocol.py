@@ -216,46 +216,79 @@ def _quantity_problem(path: tuple[str | int, ...], raw: object, unit: str | tupl
 
 
 def _protocol_problems(doc: YamlDocument) -> Iterator[SchemaProblem]:
+    # Runs also on data that fails the schema: entries of the wrong shape are skipped
+    # here (the schema has reported them), never indexed blindly.
     data = doc.data
     arms = data.get("arms", {})
+    if not isinstance(arms, dict):
+        return
     if data.get("default_arm") not in arms:
         yield SchemaProblem(("default_arm",), f"no arm {data.get('default_arm')!r}; arms: "
                             + ", ".join(map(str, arms)))
     seen: dict[str, tuple[str | int, ...]] = {}
     for arm_id, arm in arms.items():
+        if not isinstance(arm, dict):
+            continue
         base: tuple[str | int, ...] = ("arms", arm_id)
-        yield from _quantity_problem((*base, "prescription", "dose"),
-                                     arm["prescription"]["dose"], "Gy")
-        for i, check in enumerate(arm.get("checks", [])):
+        rx = arm.get("prescription")
+        if isinstance(rx, dict) and "dose" in rx:
+            yield from _quantity_problem((*base, "prescription", "dose"), rx["dose"], "Gy")
+        checks = arm.get("checks", [])
+        for i, check in enumerate(checks if isinstance(checks, list) else []):
+            if not isinstance(check, dict):
+                continue
             path = (*base, "checks", i)
-            cid = f"{arm_id}.{check['id']}"
-            if cid in seen:
-                yield SchemaProblem((*path, "id"), f"duplicate check id {check['id']!r}")
-            seen[cid] = path
+            if "id" in check:
+                cid = f"{arm_id}.{check['id']}"
+                if cid in seen:
+                    yield SchemaProblem((*path, "id"), f"duplicate check id {check['id']!r}")
+                seen[cid] = path
             yield from _check_problems(doc, path, check)
 
 
 def _check_problems(doc: YamlDocument, path: tuple[str | int, ...], check: dict[str, Any]
                     ) -> Iterator[SchemaProblem]:
-    kind = check["kind"]
+    kind = check.get("kind")
     if kind == "dvh":
+        if "metric" not in check or "limit" not in check:
+            return
         items = _limit_items((*path, "limit"), check["limit"])
         if "minor_deviation" in check:
             items += _limit_items((*path, "minor_deviation"), check["minor_deviation"])
         yield from _metric_problems(doc, path, check["metric"], items)
-    elif kind == "prescription_bed":
+    elif kind == "prescription_bed" and "limit" in check:
         yield from _quantity_problem((*path, "limit"), check["limit"], "Gy")
     elif kind == "max_dose":
         for key in ("min", "max"):
-            yield from _quantity_problem((*path, key), check[key], ("%", "Gy"))
+            if key in check:
+                yield from _quantity_problem((*path, key), check[key], ("%", "Gy"))
+        yield from _same_unit(path, check, "min", "max")
     elif kind == "fraction_spacing":
         for key in ("min_gap", "max_gap"):
-            yield from _quantity_problem((*path, key), check[key], "h")
+            if key in check:
+                yield from _quantity_problem((*path, key), check[key], "h")
+
+
+def _same_unit(path: tuple[str | int, ...], check: dict[str, Any], low: str, high: str
+               ) -> Iterator[SchemaProblem]:
+    """``low`` and ``high`` in one unit: a range is never compared across units."""
+    try:
+        lo, hi = parse_quantity(check[low]), parse_quantity(check[high])
+    except (KeyError, ValueError):
+        return  # missing or unparsable: reported by the schema or _quantity_problem
+    if lo.unit != hi.unit:
+        yield SchemaProblem((*path, high), f"'{hi.raw}' is in {hi.unit} but {low} '{lo.raw}' "
+                            f"is in {lo.unit}: write both in the same unit (units are never "
+                            "converted)")
 
 
 def _library_problems(doc: YamlDocument) -> Iterator[SchemaProblem]:
-    for i, row in enumerate(doc.data.get("rows", [])):
-        for j, lim in enumerate(row["limits"]):
+    rows = doc.data.get("rows", [])
+    for i, row in enumerate(rows if isinstance(rows, list) else []):
+        limits = row.get("limits", []) if isinstance(row, dict) else []
+        for j, lim in enumerate(limits if isinstance(limits, list) else []):
+            if not isinstance(lim, dict) or "metric" not in lim or "limit" not in lim:
+                continue
             path: tuple[str | int, ...] = ("rows", i, "limits", j)
             yield from _metric_problems(doc, path, lim["metric"],
                                         _limit_items((*path, "limit"), lim["limit"]))

@@ -1,9 +1,10 @@
 """The versioned result model of the plan check (``schema_version``).
 
 Renderers (text, JSON, CSV, HTML, JUnit in :mod:`rtcheck.report`) are pure functions
-of a :class:`CheckReport`. Every object has one ``to_dict`` and one ``from_dict``
-(``from_dict(to_dict(x)) == x``); numbers are rounded once, by
-:func:`rtcheck.evaluate.structure.rounded` (4 decimals), when written. The result
+of a :class:`CheckReport`. Every object has one ``to_dict`` and one ``from_dict``;
+numbers are rounded once, by :func:`rtcheck.evaluate.structure.rounded` (4 decimals),
+when written, so ``from_dict(d).to_dict() == d`` for every written ``d`` (a check is
+judged on full-precision values before that). The result
 holds no dose arrays: DVH curves are kept at most :data:`CURVE_POINTS` points for plots.
 """
 
