@@ -81,8 +81,10 @@ def _verdict_line(case: CaseResult) -> str:
     if case.input_blocked:
         parts.append("the input has ERROR findings")
     if not fails and not ne and not case.input_blocked:
-        done = len(mandatory) - len(pending)
-        parts.insert(0, f"all {done} evaluated mandatory checks pass")
+        passed = sum(c.status is CheckStatus.PASS for c in mandatory)
+        na = sum(c.status is CheckStatus.NOT_APPLICABLE for c in mandatory)
+        parts.insert(0, f"all {passed} mandatory checks that apply pass"
+                        + (f" ({na} library limits not applicable)" if na else ""))
     return f"VERDICT: {case.verdict.value} — " + "; ".join(parts)
 
 

@@ -78,6 +78,8 @@ def evaluate_constraint(c: Constraint, ev: CaseEvaluation, matches: StructureMat
         status = CheckStatus.NOT_EVALUATED if parent else CheckStatus.NOT_APPLICABLE
         base = _base(c, c.structures[0] if c.structures else "", None)
         base["notes"] = (*base["notes"], *_applicable_notes(c, n))  # type: ignore[misc]
+        if resolved.limit is not None:  # shown, so a reader sees what was not checked
+            base["limit"] = resolved.limit.value
         return [CheckResult(**base, status=status, message=why)]  # type: ignore[arg-type]
     targets = present or [(s, matches.get(s)) for s in required]
     return [_one(c, s, m, ev, resolved) for s, m in targets]
