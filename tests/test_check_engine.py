@@ -21,7 +21,6 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,7 +35,6 @@ from rtcheck.dicom.model import (
     DoseBasis,
     DoseGrid,
     DoseSummationType,
-    LoadResult,
     Structure,
     StructureSet,
 )
@@ -49,26 +47,12 @@ from rtcheck.rules.options import CheckOptions
 from rtcheck.rules.protocol import Protocol, load_protocol
 from rtcheck.rules.result import CaseResult, CheckResult
 from rtcheck.rules.vocabulary import CheckKind, CheckStatus, Verdict
+from tests.check_helpers import case_of, loaded, medcare
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 
 SPINE = CheckOptions(site="spine")
-
-
-@cache
-def medcare() -> Protocol:
-    return load_protocol("medcare")
-
-
-@cache
-def loaded(name: str) -> LoadResult:
-    return load([str(FIXTURES / name)])
-
-
-def case_of(name: str) -> Case:
-    (case,) = loaded(name).cases
-    return case
 
 
 def check(case: Case, options: CheckOptions = SPINE, protocol: Protocol | None = None

@@ -38,17 +38,13 @@ from rtcheck.rules.protocol import Constraint, Conversion, Protocol, load_protoc
 from rtcheck.rules.quantity import parse_quantity
 from rtcheck.rules.result import CaseResult, CheckResult
 from rtcheck.rules.vocabulary import CheckStatus, Comparison, Tier, Verdict
+from tests.check_helpers import medcare
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 TG101 = ROOT / "constraints" / "tg101.yaml"
 SPINE = CheckOptions(site="spine")
 CAVEAT = "TG-101: printed 3-fx value probably a 4-fx value (tg101-table3.md §5.1)"
-
-
-@cache
-def medcare() -> Protocol:
-    return load_protocol("medcare")
 
 
 @cache

@@ -13,15 +13,13 @@ import fnmatch
 import json
 import pickle
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtcheck.dicom.loader import load
-from rtcheck.dicom.model import Case, LoadResult
+from rtcheck.dicom.model import Case
 from rtcheck.dose.engine import compute_dvhs
 from rtcheck.dose.metric_spec import parse_metric
 from rtcheck.dose.metrics import MetricResult, MetricStatus, evaluate_metric
@@ -29,31 +27,16 @@ from rtcheck.evaluate import StructureEvaluation, StructureState
 from rtcheck.rules.engine import check_case, check_load
 from rtcheck.rules.matching import MatchStatus, match_structure, normalise_name
 from rtcheck.rules.options import CheckOptions
-from rtcheck.rules.protocol import Protocol, load_protocol
 from rtcheck.rules.result import SCHEMA_VERSION, CaseResult, CheckReport, CheckResult
 from rtcheck.rules.structures import protocol_names
 from rtcheck.rules.vocabulary import CheckStatus, Verdict
+from tests.check_helpers import case_of, loaded, medcare
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 
 #: the fixtures that pass, with the site they are checked for (fixtures/README.md)
 PASSING = {"spine_sbrt": "spine", "pelvic_node_sbrt": "pelvis", "spine_beam_doses": "spine"}
-
-
-@cache
-def medcare() -> Protocol:
-    return load_protocol("medcare")
-
-
-@cache
-def loaded(name: str) -> LoadResult:
-    return load([str(FIXTURES / name)])
-
-
-def case_of(name: str) -> Case:
-    (case,) = loaded(name).cases
-    return case
 
 
 def required_of(site: str) -> tuple[str, ...]:
