@@ -28,6 +28,9 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False) -
         raise UsageError(f"{dest}: the folder {folder} does not exist; create it first")
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=folder)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600: a report is for colleagues too
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

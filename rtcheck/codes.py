@@ -342,8 +342,9 @@ _CHECK: dict[Code, CodeInfo] = {
         "an OAR extends beyond the dose grid: the check assumes no dose outside the grid "
         "exceeds the highest dose on the crossed grid faces"),
     Code.RX_FROM_COMMAND_LINE: _info(
-        (_I,), "check",
-        "the prescription was given on the command line (--rx), not read from the plan"),
+        (_I, _W), "check",
+        "the prescription was given on the command line (--rx), not read from the plan "
+        "(WARNING when it differs from the plan's)"),
     Code.SPACING_PENDING: _info(
         (_I,), "check",
         "no (or not all) treatment records yet: fraction spacing is pending"),

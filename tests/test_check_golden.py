@@ -223,7 +223,7 @@ def test_pelvic_node_sbrt_checks_the_pelvic_organs(actual: dict[str, dict[str, A
         assert checks[f"required.{organ}"]["status"] == "pass"
     evaluated = {c["structure"] for c in checks.values()
                  if c["kind"] == "dvh" and c["value"] is not None}
-    assert {"PTV", "Bowel", "Rectum", "Bladder", "SacralPlex", "CaudaEquina"} <= evaluated
+    assert {"PTV", "Bowel", "Rectum", "Bladder", "SacralPlexus", "CaudaEquina"} <= evaluated
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -339,7 +339,7 @@ def test_rx_in_gy_and_cgy_give_the_same_report() -> None:
 
 def test_unknown_protocol_lists_the_known_ones() -> None:
     res = run("check", fixture("spine_sbrt"), "--protocol", "nope")
-    assert res.exit_code == 3
+    assert res.exit_code == 2  # an unknown name is a usage error
     assert "nope" in res.stderr and "medcare" in res.stderr
     assert res.stderr.startswith("rtcheck: error: ") and res.stdout == ""
 

@@ -89,7 +89,7 @@ def test_registered_code_and_severity_are_accepted() -> None:
 
 def test_new_plan_check_codes() -> None:
     expected = {
-        "GRID_BOUNDARY_ASSUMED": ("WARNING",), "RX_FROM_COMMAND_LINE": ("INFO",),
+        "GRID_BOUNDARY_ASSUMED": ("WARNING",), "RX_FROM_COMMAND_LINE": ("INFO", "WARNING"),
         "SPACING_PENDING": ("INFO",),
         "SPACING_TIMEZONE_UNKNOWN": ("WARNING",), "FRACTION_NOT_COMPLETED": ("WARNING",),
         "CHECK_BLOCKED": ("ERROR",),

@@ -161,7 +161,7 @@ def test_cord_overdose_rows_and_limit_markers(page: Callable[[str], str]) -> Non
                   "D1.2cc &lt;= 12.3 Gy: FAIL", "D90% &gt;= 30 Gy: PASS"):
         assert label in text, label
     assert "#c62828" in text.split('data-structure="SpinalCord"')[1].split("</figure>")[0]
-    assert "3 mandatory check(s) FAIL" in text
+    assert "3 mandatory check(s) fail" in text
 
 
 def test_grid_misses_oar_not_evaluated_and_notes(page: Callable[[str], str]) -> None:

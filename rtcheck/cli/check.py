@@ -81,8 +81,9 @@ def render(report: object, fmt: str, color: bool = False) -> str:
               help="Prescription when the plan has none (or to replace it), e.g. 30Gy/3fx.")
 @click.option("--schedule", "schedule_file", default=None, type=click.Path(dir_okay=False),
               help="Planned fraction times (CSV or YAML: fraction, datetime with timezone).")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="Format of the report on stdout (or in -o FILE).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default=None,
+              help="Format of the report on stdout or in -o FILE [default: text, or from the "
+                   "-o FILE extension: .json .csv .html .xml].")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Write the report to FILE (atomically) instead of stdout.")
 @click.option("--json", "json_file", default=None, type=click.Path(dir_okay=False),
@@ -97,7 +98,7 @@ def render(report: object, fmt: str, color: bool = False) -> str:
 @plan_option
 def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: str | None,
           aliases_file: str | None, rx_text: str | None, schedule_file: str | None,
-          output_format: str, output: str | None, json_file: str | None,
+          output_format: str | None, output: str | None, json_file: str | None,
           html_file: str | None, junit_file: str | None, overwrite: bool, end_cap: str,
           plan_selector: str | None) -> None:
     """Check the plan in PATH... against a protocol and print the verdict.
@@ -117,6 +118,10 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
     from rtcheck.rules.schedule import read_schedule
     from rtcheck.rules.vocabulary import Verdict
 
+    if output_format is None:
+        suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
+        output_format = {"json": "json", "csv": "csv", "html": "html", "htm": "html",
+                         "xml": "junit"}.get(suffix, "text")
     targets = [p for p in (output, json_file, html_file, junit_file) if p]
     if not overwrite:
         from pathlib import Path
@@ -124,6 +129,14 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
             if Path(t).exists():
                 raise UsageError(f"{t} exists; give --overwrite to replace it")
     cfg = find_plan_config(list(paths))
+    if protocol is not None:
+        from pathlib import Path
+
+        from rtcheck.rules.protocol import available_protocols
+        known = available_protocols()
+        if not Path(protocol).exists() and protocol not in known:
+            raise UsageError(f"--protocol {protocol!r}: no such file and no protocol of that "
+                             f"name; known: {', '.join(known) or 'none'}")
     proto = load_protocol(protocol or cfg.protocol or DEFAULT_PROTOCOL)
     rx_gy, fractions = parse_rx(rx_text) if rx_text else (None, None)
     alias_path = aliases_file or cfg.aliases

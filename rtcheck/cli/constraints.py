@@ -39,7 +39,7 @@ def validate(files: tuple[str, ...]) -> None:
 @constraints.command("show")
 @click.argument("name", default="medcare")
 @click.option("--arm", default=None, help="Arm to show (default: every arm).")
-@click.option("--fractions", type=int, default=None,
+@click.option("--fractions", type=click.IntRange(min=1), default=None,
               help="Show the limits that apply for this number of fractions.")
 def show(name: str, arm: str | None, fractions: int | None) -> None:
     """Show a protocol (NAME in constraints/ or a file): arms, checks and limits."""
@@ -56,7 +56,8 @@ def show(name: str, arm: str | None, fractions: int | None) -> None:
             raise UsageError(f"--arm {arm!r}: arms of {p.id}: "
                              + ", ".join(a.id for a in p.arms)) from exc
     click.echo(f"{p.id}: {p.title} ({p.version})\n  file {p.path} sha256 {p.sha256[:16]}…")
-    click.echo(f"  alpha/beta {p.alpha_beta_gy:g} Gy; site required: {p.site_required}; sites: "
+    required = "yes" if p.site_required else "no"
+    click.echo(f"  alpha/beta {p.alpha_beta_gy:g} Gy; site required: {required}; sites: "
                + "; ".join(f"{s.id} [{', '.join(s.required) or '-'}]" for s in p.sites))
     for a in p.arms:
         if arm and a.id != arm:

@@ -66,10 +66,18 @@ def resolve_prescription(
     n = presc.fractions if presc else (case.plan.fractions_planned if case.plan else None)
     n_source = "plan" if n is not None else ""
     if rx_gy is not None:
+        differs = presc is not None and (abs(presc.total_dose_gy - rx_gy) > 1e-6 or (
+            fractions is not None and fractions != presc.fractions))
+        plan_text = (f" {presc.total_dose_gy:g} Gy in {presc.fractions} fractions"
+                     if presc is not None else "")
         rx, rx_source = rx_gy, "command line"
-        findings.append(Finding("RX_FROM_COMMAND_LINE", Severity.INFO,
-                                f"prescription {rx_gy:g} Gy given on the command line "
-                                "replaces the plan's", subject=case.label))
+        findings.append(Finding(
+            "RX_FROM_COMMAND_LINE", Severity.WARNING if differs else Severity.INFO,
+            f"prescription {rx_gy:g} Gy"
+            + (f" in {fractions} fractions" if fractions is not None else "")
+            + " given on the command line replaces the plan's" + plan_text
+            + ("; every fraction-dependent limit follows the command line" if differs else ""),
+            subject=case.label))
     if fractions is not None:
         n, n_source = fractions, "command line"
     one_fraction = case.dose is not None and case.dose.basis is DoseBasis.ONE_FRACTION

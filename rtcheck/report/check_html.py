@@ -161,25 +161,9 @@ footer table{{font-size:12px}}
 # --------------------------------------------------------------------------- header
 
 def _verdict_reason(case: CaseResult) -> str:
-    mandatory = [c for c in case.checks if c.mandatory]
+    from rtcheck.report.check_text import verdict_summary
 
-    def n(status: CheckStatus) -> int:
-        return sum(c.status is status for c in mandatory)
-
-    parts = []
-    if n(CheckStatus.FAIL):
-        parts.append(f"{n(CheckStatus.FAIL)} mandatory check(s) FAIL")
-    if n(CheckStatus.NOT_EVALUATED):
-        parts.append(f"{n(CheckStatus.NOT_EVALUATED)} mandatory check(s) NOT EVALUATED")
-    if n(CheckStatus.MINOR_DEVIATION):
-        parts.append(f"{n(CheckStatus.MINOR_DEVIATION)} minor deviation(s)")
-    if n(CheckStatus.PENDING):
-        parts.append(f"{n(CheckStatus.PENDING)} pending (not a pass yet)")
-    if case.input_blocked:
-        parts.append("the input has ERROR findings")
-    if not parts:
-        parts.append(f"all {len(mandatory)} mandatory checks pass")
-    return "; ".join(parts)
+    return verdict_summary(case)
 
 
 def _rx_text(rx: dict[str, Any]) -> str:

@@ -62,13 +62,23 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def _verdict_line(case: CaseResult) -> str:
+def verdict_summary(case: CaseResult) -> str:
+    """Why the verdict is what it is, in one line (the text and HTML reports share it)."""
     mandatory = [c for c in case.checks if c.mandatory]
-    fails = [c for c in mandatory if c.status is CheckStatus.FAIL]
-    ne = [c for c in mandatory if c.status is CheckStatus.NOT_EVALUATED]
-    minor = [c for c in mandatory if c.status is CheckStatus.MINOR_DEVIATION]
-    pending = [c for c in mandatory if c.status is CheckStatus.PENDING]
+    optional = [c for c in case.checks if not c.mandatory]
+
+    def count(checks: list[CheckResult], status: CheckStatus) -> list[CheckResult]:
+        return [c for c in checks if c.status is status]
+
+    fails, ne = count(mandatory, CheckStatus.FAIL), count(mandatory, CheckStatus.NOT_EVALUATED)
+    minor, pending = count(mandatory, CheckStatus.MINOR_DEVIATION), count(mandatory,
+                                                                          CheckStatus.PENDING)
     parts = []
+    if not fails and not ne and not case.input_blocked:
+        passed = len(count(mandatory, CheckStatus.PASS))
+        na = len(count(list(case.checks), CheckStatus.NOT_APPLICABLE))
+        parts.append(f"all {passed} mandatory checks that apply pass"
+                     + (f" ({na} library limits not applicable)" if na else ""))
     if fails:
         parts.append(f"{len(fails)} mandatory check(s) fail")
     if ne:
@@ -80,12 +90,20 @@ def _verdict_line(case: CaseResult) -> str:
                      "fraction is delivered")
     if case.input_blocked:
         parts.append("the input has ERROR findings")
-    if not fails and not ne and not case.input_blocked:
-        passed = sum(c.status is CheckStatus.PASS for c in mandatory)
-        na = sum(c.status is CheckStatus.NOT_APPLICABLE for c in mandatory)
-        parts.insert(0, f"all {passed} mandatory checks that apply pass"
-                        + (f" ({na} library limits not applicable)" if na else ""))
-    return f"VERDICT: {case.verdict.value} — " + "; ".join(parts)
+    opt_fail = count(optional, CheckStatus.FAIL)
+    if opt_fail:
+        parts.append(f"{len(opt_fail)} optional check(s) fail (reported, not deciding)")
+    rx = case.prescription
+    if rx.get("source") == "command line" and rx.get("plan_total_gy") is not None and (
+            rx.get("plan_total_gy") != rx.get("total_gy")
+            or rx.get("plan_fractions") != rx.get("fractions")):
+        parts.append(f"PRESCRIPTION FROM --rx {rx['total_gy']:g} Gy/{rx['fractions']} fx "
+                     f"REPLACES THE PLAN'S {rx['plan_total_gy']:g} Gy/{rx['plan_fractions']} fx")
+    return "; ".join(parts)
+
+
+def _verdict_line(case: CaseResult) -> str:
+    return f"VERDICT: {case.verdict.value} — {verdict_summary(case)}"
 
 
 def _rows(checks: list[CheckResult]) -> list[list[str]]:
@@ -105,15 +123,21 @@ def render_case(case: CaseResult, color: bool = False) -> list[str]:
                  + " x ".join(f"{v:g}" for v in dose["grid_spacing_mm"])
                  + f" mm, Dmax {dose['max_gy']:.4g} Gy" if dose else "no dose")
     out = [f"Case {case.label}  [{case.folder}]  plan {case.plan_label or '-'}",
-           f"  arm {case.arm}, site {case.site or '(none given)'}; Rx {rx_text}; {dose_text}",
+           f"  arm {case.arm}, site {case.site or '(none given)'}"
+           + (f" (requires {', '.join(case.prescription.get('site_requires') or ()) or 'no organ'})"
+              if case.site else "") + f"; Rx {rx_text}; {dose_text}",
            "", _paint(_verdict_line(case), case.verdict, color), ""]
     shown = sorted((c for c in case.checks if c.status is not CheckStatus.NOT_APPLICABLE),
-                   key=lambda c: (ORDER.index(c.status), c.priority))
+                   key=lambda c: (not c.mandatory, ORDER.index(c.status), c.priority))
     rows = _rows(shown)
     table = _table(rows, ["Status", "Check", "Structure (ROI)", "Metric", "Value", "Limit",
                           "Margin", "Tier", "Prio"])
     for i, line in enumerate(table):
         out.append(_paint(line, shown[i - 2].status, color) if i >= 2 else line)
+    matched = list(dict.fromkeys(c.match for c in case.checks if c.match and c.roi
+                                 and c.status is not CheckStatus.NOT_APPLICABLE))
+    if matched:
+        out += ["", "Structures: " + "; ".join(matched)]
     na = [c for c in case.checks if c.status is CheckStatus.NOT_APPLICABLE]
     if na:
         organs = sorted({c.structure or "" for c in na})
@@ -123,7 +147,8 @@ def render_case(case: CaseResult, color: bool = False) -> list[str]:
         out += ["", "Fraction gaps: " + "; ".join(
             f"{g.from_fraction}→{g.to_fraction} {g.gap_hours:.2f} h {g.status.value}"
             for g in case.fraction_gaps)]
-    explain = [c for c in shown if c.status is not CheckStatus.PASS or c.notes]
+    explain = [c for c in shown if c.status is not CheckStatus.PASS or c.notes
+               or (c.value is None and c.metric)]
     if explain:
         out += ["", "Details"]
         for c in explain:

@@ -19,7 +19,7 @@ from rtcheck.dose.metrics import MetricResult
 from rtcheck.evaluate.case import CaseEvaluation
 from rtcheck.evaluate.structure import StructureEvaluation, StructureState
 from rtcheck.rules.limits import ResolvedLimit, resolve_limit
-from rtcheck.rules.matching import MatchStatus, StructureMatch
+from rtcheck.rules.matching import MatchRule, MatchStatus, StructureMatch
 from rtcheck.rules.protocol import Constraint
 from rtcheck.rules.result import CheckResult
 from rtcheck.rules.structures import StructureMatches
@@ -63,7 +63,10 @@ def evaluate_constraint(c: Constraint, ev: CaseEvaluation, matches: StructureMat
     """The results of one constraint on one case (one per matched structure)."""
     n = ev.prescription.fractions
     resolved = resolve_limit(c, n)
-    found = [(s, matches.get(s)) for s in c.structures]
+    rank = {MatchRule.EXACT: 0, MatchRule.ALIAS_FILE: 1, MatchRule.TG263: 2, None: 3}
+    # two names matching one ROI: the better rule names it (SacralPlexus exact before
+    # SacralPlex by normalisation)
+    found = sorted(((s, matches.get(s)) for s in c.structures), key=lambda sm: rank[sm[1].rule])
     present, rois = [], set()
     for s, m in found:  # two names matching one ROI (SacralPlex, SacralPlexus): once
         if m.status is not MatchStatus.MISSING and (m.roi_name is None or m.roi_name not in rois):

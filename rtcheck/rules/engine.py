@@ -220,11 +220,19 @@ def check_case(case: Case, protocol: Protocol, options: CheckOptions | None = No
         label=case.label, folder=folder or _folder(case), plan_label=ev.plan_label,
         plan_uid=ev.plan_uid, arm=arm.id, site=options.site,
         prescription={**ev.prescription.to_dict(), "arm_total_gy": arm.prescription_gy,
-                      "arm_fractions": arm.fractions},
+                      "arm_fractions": arm.fractions, **_plan_rx(case),
+                      "site_requires": list(site.required) if site else None},
         dose=ev.dose.to_dict() if ev.dose else None,
         verdict=verdict_of(checks, blocked), checks=tuple(checks),
         structures=_structures(ev, matches, arm), fraction_gaps=gaps,
         findings=_case_findings(ev), input_blocked=blocked)
+
+
+def _plan_rx(case: Case) -> dict[str, object]:
+    """The plan's own prescription, to show beside one given on the command line."""
+    p = case.plan.prescription if case.plan else None
+    return {"plan_total_gy": p.total_dose_gy if p else None,
+            "plan_fractions": p.fractions if p else None}
 
 
 def _case_findings(ev: CaseEvaluation) -> tuple[Finding, ...]:

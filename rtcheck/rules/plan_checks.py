@@ -112,9 +112,9 @@ def spacing(pc: PlanCheck, ev: CaseEvaluation, records: Sequence[TreatmentRecord
     value = min(finite) if finite and status is not CheckStatus.NOT_EVALUATED else None
     notes = tuple(out.messages[1:]) + tuple(f"code {c}" for c in out.codes)
     return CheckResult(**_base(pc) | {"notes": (*_base(pc)["notes"], *notes)},  # type: ignore[arg-type,misc]
-                       status=status, metric="shortest gap", value=value, unit="h",
-                       message=(out.messages[0] if out.messages else rule.describe())
-                       + f" [{rule.describe()}]"), gaps
+                       status=status, metric=f"shortest gap ({rule.describe()})", value=value,
+                       unit="h", message=out.messages[0] if out.messages else rule.describe()
+                       ), gaps
 
 
 def approval(pc: PlanCheck, ev: CaseEvaluation) -> CheckResult:

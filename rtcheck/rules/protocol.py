@@ -388,10 +388,13 @@ def load_protocol(name_or_path: str | Path = DEFAULT_PROTOCOL) -> Protocol:
         constraints = [_dvh_constraint(arm_id, c) for c in a["checks"] if c["kind"] == "dvh"]
         for i, use in enumerate(a.get("libraries", [])):
             lib_path = _resolve(use["file"], path.parent)
+            if not lib_path.is_file() and (constraints_dir() / use["file"]).is_file():
+                lib_path = constraints_dir() / use["file"]  # a copied protocol finds tg101
             if not lib_path.is_file():
                 line = doc.line_of(("arms", arm_id, "libraries", i, "file"))
                 raise ConfigError(f"{path}:{line}: arms.{arm_id}.libraries[{i}].file: no file "
-                                  f"{lib_path}; fix the path (relative to the protocol)")
+                                  f"{lib_path} (nor in {constraints_dir()}); fix the path "
+                                  "(relative to the protocol)")
             key = str(lib_path)
             if key not in libraries:
                 libraries[key] = load_library(lib_path)
