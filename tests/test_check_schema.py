@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from rtcheck.cli import cli
 from rtcheck.errors import ConfigError
-from rtcheck.rules.protocol import load_library, load_protocol
+from rtcheck.rules.protocol import constraints_dir, load_library, load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = ROOT / "constraints"
@@ -197,7 +197,8 @@ def test_missing_library_file(tmp_path: Path) -> None:
         load_protocol(path)
     assert str(info.value) == (
         f"{path}:{line_of(text, 'nothere.yaml')}: arms.a.libraries[0].file: no file "
-        f"{tmp_path / 'nothere.yaml'}; fix the path (relative to the protocol)")
+        f"{tmp_path / 'nothere.yaml'} (nor in {constraints_dir()}); fix the path "
+        "(relative to the protocol)")
 
 
 def test_unknown_protocol_name_lists_the_known_ones() -> None:
@@ -277,3 +278,13 @@ def test_cli_incomplete_entry_is_bad_input_not_an_internal_error(tmp_path: Path)
     assert res.exit_code == 3, res.stderr
     assert "internal error" not in res.stderr
     assert "'limit' is a required property" in res.stderr
+
+
+def test_a_copied_protocol_finds_its_library_in_constraints(tmp_path: Path) -> None:
+    """A site copies medcare.yaml elsewhere: tg101.yaml is found in constraints/."""
+    copy = tmp_path / "site_medcare.yaml"
+    copy.write_bytes((constraints_dir() / "medcare.yaml").read_bytes())
+    protocol = load_protocol(copy)
+    assert protocol.path == str(copy)
+    assert protocol.libraries[0][0] == str(constraints_dir() / "tg101.yaml")
+    assert len(protocol.arm("sbrt").constraints) == 53  # ptv_coverage + 52 TG-101 limits
