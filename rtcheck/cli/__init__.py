@@ -28,23 +28,38 @@ class RtcheckGroup(click.Group):
     first argument is not a subcommand but an existing path, ``check`` is inserted.
     """
 
-    #: subcommand → "module:attribute", imported only when the command runs (click's
-    #: documented lazy-group pattern), so `rtcheck check` does not pay for the
-    #: statistics stack of `rtcheck endpoints`.
-    LAZY: ClassVar[dict[str, str]] = {
-        "check": "rtcheck.cli.check:check",
-        "constraints": "rtcheck.cli.constraints:constraints",
-        "info": "rtcheck.cli.info:info", "dvh": "rtcheck.cli.dvh:dvh",
-        "endpoints": "rtcheck.cli.endpoints:endpoints"}
+    #: subcommand → ("module:attribute", one-line help), imported only when the command
+    #: runs (click's documented lazy-group pattern): `rtcheck --help` and `rtcheck check`
+    #: do not pay for the statistics stack of `rtcheck endpoints`.
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "check": ("rtcheck.cli.check:check",
+                  "Check the plan in PATH... against a protocol: PASS, FAIL or INCOMPLETE."),
+        "constraints": ("rtcheck.cli.constraints:constraints",
+                        "Validate and show protocol and constraint-library YAML files."),
+        "dvh": ("rtcheck.cli.dvh:dvh",
+                "DVHs, DVH metrics, BED/EQD2 and plan-quality indices."),
+        "endpoints": ("rtcheck.cli.endpoints:endpoints",
+                      "MEDCARE trial endpoints, Kaplan-Meier and Cox statistics."),
+        "info": ("rtcheck.cli.info:info",
+                 "Describe the DICOM-RT objects found: cases, plan, dose, structures."),
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help`` from :attr:`LAZY`, without importing anything."""
+        rows = [(name, self.LAZY[name][1]) for name in self.list_commands(ctx)
+                if name in self.LAZY]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.LAZY and cmd_name not in self.commands:
             import importlib
 
-            module, attr = self.LAZY[cmd_name].split(":")
+            module, attr = self.LAZY[cmd_name][0].split(":")
             self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env python
+"""Start-up and whole-process timings of the rtcheck command line (issue #8 targets).
+
+Usage (from the repository root, venv active)::
+
+    python benchmarks/bench_startup.py [--repeat 7]
+
+Measured in one run, each as the median of ``--repeat`` whole processes:
+
+* the import floor ``python -c "import numpy, pydicom"``;
+* ``rtcheck --help`` — target: within 0.15 s of the floor;
+* ``rtcheck info`` on the shared Eclipse breast export — target: at most 2 × the floor
+  plus its work (the work = loading in an already started process, measured here too);
+* ``rtcheck dvh`` of every structure of that plan against dicompyler-core's ``get_dvh``
+  over the same structures, each in its own whole process — target: ≥ 10 × faster.
+
+A benchmark, not a test: it prints the numbers and whether each target is met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFDATA = Path(os.environ.get("RTCHECK_REFDATA", ROOT.parent / "shared" / "refdata"))
+BREAST = REFDATA / "eclipse-breast-boost"
+
+DICOMPYLER = """
+import warnings, logging
+warnings.filterwarnings("ignore")
+logging.disable(logging.CRITICAL)
+import pydicom, pydicom.dicomio
+pydicom.dicomio.read_file = pydicom.dcmread  # dicompyler-core 0.5.6 predates pydicom 3
+from dicompylercore import dvhcalc
+folder = {folder!r}
+rtss = pydicom.dcmread(folder + "/rtss.dcm")
+rtdose = pydicom.dcmread(folder + "/rtdose.dcm")
+for roi in rtss.StructureSetROISequence:
+    dvhcalc.get_dvh(rtss, rtdose, int(roi.ROINumber))
+"""
+
+LOAD_WORK = """
+import time
+from rtcheck.dicom.loader import load
+t = time.perf_counter(); load([{folder!r}]); print(time.perf_counter() - t)
+"""
+
+
+def whole(cmd: list[str], repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        runs.append(time.perf_counter() - t0)
+        if proc.returncode not in (0, 1):
+            sys.exit(f"{cmd} exited {proc.returncode}: {proc.stderr[-500:]}")
+    return statistics.median(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    n = ap.parse_args().repeat
+    py, rt = sys.executable, [sys.executable, "-m", "rtcheck"]
+    floor = whole([py, "-c", "import numpy, pydicom"], n)
+    helpt = whole([*rt, "--help"], n)
+    print(f"import floor (import numpy, pydicom)   {floor:7.3f} s")
+    ok = helpt - floor <= 0.15
+    print(f"rtcheck --help                          {helpt:7.3f} s  (floor {helpt - floor:+.3f} s; "
+          f"target <= +0.15 s: {'met' if ok else 'NOT met'})")
+    if not BREAST.is_dir():
+        print(f"(breast export not found at {BREAST}: info/dvh timings skipped)")
+        return
+    work = statistics.median(
+        float(subprocess.run([py, "-c", LOAD_WORK.format(folder=str(BREAST))], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout)
+        for _ in range(n))
+    info = whole([*rt, "info", str(BREAST)], n)
+    ok = info <= 2 * floor + work
+    print(f"rtcheck info breast                     {info:7.3f} s  (2 x floor + work "
+          f"{2 * floor + work:.3f} s, work {work:.3f} s; target: {'met' if ok else 'NOT met'})")
+    dvh = whole([*rt, "dvh", str(BREAST), "--no-indices"], n)
+    dicompyler = whole([py, "-c", DICOMPYLER.format(folder=str(BREAST))], max(3, n // 2))
+    ratio = dicompyler / dvh
+    print(f"rtcheck dvh breast (all structures)     {dvh:7.3f} s")
+    print(f"dicompyler-core get_dvh (same ROIs)     {dicompyler:7.3f} s  "
+          f"(rtcheck {ratio:.1f}x faster; target >= 10x: {'met' if ratio >= 10 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
