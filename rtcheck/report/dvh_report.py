@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtcheck import __version__
 from rtcheck.dicom.model import LoadResult
 from rtcheck.dose.bed import AlphaBetaTable, prescription_in_space_gy
-from rtcheck.dose.indices import PlanIndices
 from rtcheck.dose.metric_spec import DoseSpace, MetricSpec
 from rtcheck.dose.metrics import MetricResult
 from rtcheck.dose.settings import DvhSettings
@@ -25,6 +24,9 @@ from rtcheck.errors import InputError, UsageError
 from rtcheck.evaluate import CaseEvaluation, EvaluationRequest, StructureEvaluation, evaluate_case
 from rtcheck.evaluate.structure import StructureState, rounded
 from rtcheck.findings import Finding, Severity
+
+if TYPE_CHECKING:  # imports scipy: only when indices are computed
+    from rtcheck.dose.indices import PlanIndices
 
 _r = rounded
 
