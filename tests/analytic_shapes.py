@@ -18,8 +18,11 @@ integrals over that stack of prisms, computed in closed form:
   1e-12 Gy); the mean dose of the y-cone by ``scipy.integrate.quad`` of a smooth
   integrand (tolerance 1e-11), all other means in closed form.
 
-Discs are contoured as regular 360-gons; their truth uses the circle of equal
-area (the 360-gon's shape differs from that circle by < 1e-4 of the radius).
+Discs of radius ``a`` are contoured as regular 360-gons of the same area ``π a²``
+(circumradius ``a / GON_RADIUS_FACTOR``); their truth uses that circle (the
+360-gon's outline differs from it by < 5e-5 of the radius). Until this was made
+exact the polygon had area ``π a² · GON_RADIUS_FACTOR²``, a 5.08e-5 relative
+volume offset that the analytical tests used to read as rtcheck's error.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ class Section:
         """Contour polygon (mm)."""
         if self.kind == "disc":
             t = np.arange(N_GON) * 2 * np.pi / N_GON
-            return np.column_stack((self.cx + self.a * np.cos(t), self.cy + self.a * np.sin(t)))
+            r = self.a / GON_RADIUS_FACTOR  # circumradius of the N-gon of area π a²
+            return np.column_stack((self.cx + r * np.cos(t), self.cy + r * np.sin(t)))
         if self.kind == "rect":
             x0, x1 = self.cx - self.a, self.cx + self.a
             return np.array([[x0, self.y0], [x1, self.y0], [x1, self.y1], [x0, self.y1]])
@@ -106,9 +110,15 @@ class Section:
             return 0.0
         return 2 * self.H / self.R * (self._F(self._rho(ylow)) - self._F(self.u))
 
+    @property
+    def vertex_radius(self) -> float:
+        """Farthest distance of a disc's contour from its centre: the N-gon's circumradius."""
+        return self.a / GON_RADIUS_FACTOR
+
     def y_range(self) -> tuple[float, float]:
+        """Extent in y of the contour polygon (the N-gon has vertices at 90° and 270°)."""
         if self.kind == "disc":
-            return self.cy - self.a, self.cy + self.a
+            return self.cy - self.vertex_radius, self.cy + self.vertex_radius
         if self.kind == "rect":
             return self.y0, self.y1
         return self.y0, self._ytop()
@@ -161,7 +171,7 @@ class Shape:
                 r = self.R
             else:
                 r = self.R * (self.H / 2 - u) / self.H
-            return Section("disc", cx, cy, r * GON_RADIUS_FACTOR) if r > 1e-3 else None
+            return Section("disc", cx, cy, r) if r > 1e-3 else None
         if abs(u) >= self.R - 1e-3:
             return None
         if self.kind == "cylinder":
@@ -252,7 +262,7 @@ class ContourStack:
             ys = [sec.y_range() for _, sec in self.planes]
             return (dose.D0 + dose.g * (min(a for a, _ in ys) - cy),
                     dose.D0 + dose.g * (max(b for _, b in ys) - cy))
-        far2 = max(sec.a**2 + max(abs(lo - cz), abs(hi - cz)) ** 2
+        far2 = max(sec.vertex_radius**2 + max(abs(lo - cz), abs(hi - cz)) ** 2
                    for (_, sec), lo, hi in zip(self.planes, self.lo, self.hi, strict=True))
         return dose.D0 * math.exp(-far2 / (2 * dose.g**2)), dose.D0
 

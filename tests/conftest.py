@@ -1,4 +1,5 @@
-"""Shared test fixtures: locations of the shared real exports and the repository fixtures."""
+"""Shared test fixtures: locations of the shared real exports, the reference documents and
+the repository fixtures."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pydicom.data import get_testdata_file
 
 REPO = Path(__file__).resolve().parents[1]
 REFDATA = Path(os.environ.get("RTCHECK_REFDATA", REPO.parent / "shared" / "refdata"))
+#: reference documents (tg101-table3.md...): $RTCHECK_REFERENCE, else the `reference`
+#: folder beside the default refdata — never derived from $RTCHECK_REFDATA
+REFERENCE = Path(os.environ.get("RTCHECK_REFERENCE", REPO.parent / "shared" / "reference"))
 FIXTURES = REPO / "fixtures"
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rtcheck.cli import cli
 from rtcheck.dicom.model import Prescription
 from rtcheck.dose.bed import (
     DEFAULT_ALPHA_BETA_GY,
@@ -20,6 +26,9 @@ from rtcheck.dose.bed import (
 )
 from rtcheck.dose.dvh import CumulativeDVH
 from rtcheck.dose.metric_spec import DoseSpace
+from tests.conftest import FIXTURES
+
+SPINE = FIXTURES / "spine_sbrt"
 
 
 @pytest.mark.parametrize(
@@ -53,11 +62,17 @@ def test_vectorised_per_voxel():
     assert np.allclose(convert_dose(d, DoseSpace.EQD2, 3, 3.0), eqd2_gy(d, 3, 3.0))
 
 
+FRACTIONS_ERROR = "number of fractions must be a positive integer"
+ALPHA_BETA_ERROR = "alpha/beta must be a positive number of Gy"
+
+
 @pytest.mark.parametrize(
-    ("n", "ab"), [(0, 3.0), (2.5, 3.0), (3, 0.0), (3, -1.0), (3, float("nan"))]
+    ("n", "ab", "message"),
+    [(0, 3.0, FRACTIONS_ERROR), (2.5, 3.0, FRACTIONS_ERROR), (3, 0.0, ALPHA_BETA_ERROR),
+     (3, -1.0, ALPHA_BETA_ERROR), (3, float("nan"), ALPHA_BETA_ERROR)],
 )
-def test_invalid_fractionation_is_rejected(n, ab):
-    with pytest.raises(ValueError):
+def test_invalid_fractionation_is_rejected(n, ab, message):
+    with pytest.raises(ValueError, match=message):
         bed_gy(30.0, n, ab)
 
 
@@ -130,5 +145,57 @@ def test_alpha_beta_table():
     for bad in (["PTV"], ["PTV=x"], ["PTV=-1"], ["=3"]):
         with pytest.raises(ValueError, match="NAME=ALPHA_BETA_GY"):
             AlphaBetaTable.parse(3.0, bad)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=ALPHA_BETA_ERROR):
         AlphaBetaTable(default_gy=0.0)
+
+
+# ------------------------------------------------------------ alpha/beta that breaks BED
+def dvh(*args: str):
+    return CliRunner().invoke(cli, ["dvh", *args])
+
+
+def test_alpha_beta_table_refuses_infinite_values() -> None:
+    with pytest.raises(ValueError, match=ALPHA_BETA_ERROR + ", got inf"):
+        AlphaBetaTable(3.0, {"PTV": float("inf")})
+
+
+def test_tiny_alpha_beta_makes_bed_not_evaluated_not_an_internal_error() -> None:
+    """``--alpha-beta 1e-320`` made BED overflow to inf and the command exit 4 (internal
+    error). It is a positive, finite value, so not a usage error: the BED metric is NOT
+    EVALUATED with the reason, and the command exits 1 naming it (README, "Exit codes")."""
+    res = dvh(str(SPINE), "--structure", "PTV", "--metric", "Mean[Gy]", "--dose-space", "bed",
+              "--alpha-beta", "1e-320", "--no-indices", "--format", "json")
+    assert res.exit_code == 1, res.output
+    assert res.stderr.startswith("rtcheck: not all requested numbers were computed "
+                                 "(NOT EVALUATED): PTV: Mean[Gy]"), res.stderr
+    assert "internal error" not in res.output
+    (detail,) = json.loads(res.stdout)["structures"][0]["metric_details"]
+    assert detail["value"] is None and detail["status"] == "NOT_EVALUATED"
+    assert detail["dose_space"] == "BED"
+    assert "is not a finite number (alpha/beta far too small?)" in detail["message"]
+
+
+# ------------------------------------------------------------ --alpha-beta-for names
+def test_alpha_beta_for_a_structure_that_does_not_exist_is_a_usage_error() -> None:
+    """``--alpha-beta-for PVT=10`` (typo) was ignored: PTV BED silently used alpha/beta 3."""
+    res = dvh(str(SPINE), "--structure", "PTV", "--metric", "Mean[Gy]@BED",
+              "--alpha-beta-for", "PVT=10", "--no-indices", "--format", "csv")
+    assert res.exit_code == 2, res.output
+    assert res.stdout == ""
+    assert res.stderr == ("rtcheck: error: --alpha-beta-for: no structure named 'PVT'; "
+                          "available: Body, Esophagus, GTV, PTV, SpinalCord\n")
+
+
+def test_alpha_beta_for_matches_case_insensitively() -> None:
+    """``ptv=10`` applies to PTV: the same BED as alpha/beta 10 for every structure."""
+    def mean_bed(*options: str) -> float:
+        res = dvh(str(SPINE), "--structure", "PTV", "--metric", "Mean[Gy]@BED", *options,
+                  "--no-indices", "--format", "csv")
+        assert res.exit_code == 0, res.output
+        assert res.stderr == ""
+        (row,) = csv.DictReader(io.StringIO(res.stdout))
+        return float(row["Mean[Gy]@BED"])
+
+    by_name = mean_bed("--alpha-beta-for", "ptv=10")
+    assert by_name == mean_bed("--alpha-beta", "10")
+    assert by_name < mean_bed()  # alpha/beta 3 gives the larger BED

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from rtcheck.cli import cli
+from tests.conftest import REFDATA
 
 ROOT = Path(__file__).parents[1]
 FIXTURES = ROOT / "fixtures"
 SPINE = FIXTURES / "spine_sbrt"
-REFDATA = ROOT / ".." / "shared" / "refdata"
 
 METRICS = ["D90%[Gy]", "V30Gy[%]", "V100%[%]", "D0.035cc[Gy]", "D2cc[Gy]", "DC1cc[Gy]",
            "CV12.4Gy[cc]", "Mean[cGy]", "D90%[Gy]@BED3"]
@@ -100,7 +100,8 @@ def test_text_and_csv():
     need(SPINE / "RD.dcm")
     text = run(str(SPINE), *metric_args(METRICS[:3]))
     assert text.exit_code == 0
-    assert "Case T9_SBRT: Rx 30 Gy / 3 fx (plan), BED 130.0 Gy (alpha/beta 3 Gy)" in text.stdout
+    assert ("Case T9_SBRT  [" + str(SPINE) + "]: Rx 30 Gy / 3 fx (plan), BED 130.0 Gy "
+            "(alpha/beta 3 Gy)") in text.stdout
     assert "D90%[Gy]" in text.stdout and "Paddick conformity index" in text.stdout
     assert text.stderr == ""
     res = run(str(SPINE), *metric_args(METRICS[:3]), "--format", "csv", "--no-indices")
@@ -114,7 +115,8 @@ def test_structure_set_and_dose_without_plan():
     files = [str(SPINE / "RS.dcm"), str(SPINE / "RD.dcm")]
     res = run(*files, "--structure", "PTV", *metric_args(["V100%[%]", "V30Gy[%]",
                                                            "D90%[Gy]@BED3"]), "--format", "json")
-    assert res.exit_code == 0, res.stderr
+    assert res.exit_code == 1, res.stderr  # no prescription, no fractions: NOT EVALUATED
+    assert "PTV: V100%[%], D90%[Gy]@BED3" in res.stderr
     doc = json.loads(res.stdout)
     ptv = doc["structures"][0]
     assert ptv["metrics"]["V100%[%]"] is None  # no plan: no prescription, never 0
@@ -127,6 +129,7 @@ def test_structure_set_and_dose_without_plan():
     res = run(*files, "--structure", "PTV", *metric_args(["V100%[%]", "V30Gy[%]",
                                                            "D90%[Gy]@BED3"]),
               "--rx-gy", "30", "--fractions", "3", "--format", "json")
+    assert res.exit_code == 0, res.stderr
     ptv = json.loads(res.stdout)["structures"][0]
     assert ptv["metrics"]["V100%[%]"] == pytest.approx(ptv["metrics"]["V30Gy[%]"])
     assert ptv["metrics"]["D90%[Gy]@BED3"] is not None
@@ -141,7 +144,7 @@ def test_fraction_dose_without_plan_is_reported_as_stored(tmp_path):
             "--format", "json"]
     plan_doc = json.loads(run(str(SPINE / "RS.dcm"), str(SPINE / "RD.dcm"), *args).stdout)
     res = run(str(SPINE / "RS.dcm"), str(tmp_path / "RD_fraction.dcm"), *args, "--fractions", "3")
-    assert res.exit_code == 0, res.stderr
+    assert res.exit_code == 1, res.stderr  # Max[Gy]@BED3 of a fraction as stored: NOT EVALUATED
     doc = json.loads(res.stdout)
     cord = doc["structures"][0]
     assert cord["max_gy"] == pytest.approx(plan_doc["structures"][0]["max_gy"])  # as stored
@@ -175,8 +178,8 @@ def test_dose_space_option():
 @pytest.mark.parametrize(
     ("args", "code", "text"),
     [
-        (["--metric", "D95"], 3, "Valid forms"),
-        (["--metric", "V20Gy[Gy]"], 3, "answers in [%] or [cc]"),
+        (["--metric", "D95"], 2, "Valid forms"),  # a bad option value: usage error
+        (["--metric", "V20Gy[Gy]"], 2, "answers in [%] or [cc]"),
         (["--structure", "Nope"], 3, "none of the structures 'Nope' exists; available: Body"),
         (["--alpha-beta-for", "PTV"], 2, "NAME=ALPHA_BETA_GY"),
         (["--rx-gy", "-1"], 2, "--rx-gy must be a positive"),
@@ -194,7 +197,9 @@ def test_missing_structure_among_found_ones():
     need(SPINE / "RD.dcm")
     res = run(str(SPINE), "--structure", "PTV", "--structure", "Nope", "--metric", "Max[Gy]",
               "--format", "json")
-    assert res.exit_code == 0
+    assert res.exit_code == 1  # not every requested number was computed
+    assert res.stderr == ("rtcheck: not all requested numbers were computed (NOT EVALUATED): "
+                          "Nope: every number (STRUCTURE_NOT_FOUND)\n")
     nope = json.loads(res.stdout)["structures"][1]
     assert nope["name"] == "Nope" and nope["metrics"] == {"Max[Gy]": None}
     assert nope["findings"][0]["code"] == "STRUCTURE_NOT_FOUND"
@@ -205,7 +210,8 @@ def test_breast_sample_with_tps_dvhs():
     need(breast / "rtdose.dcm")
     res = run(str(breast), "--structure", "Tumor Bed", "--structure", "Areola",
               "--metric", "D90%[Gy]", "--format", "json")
-    assert res.exit_code == 0, res.stderr
+    assert res.exit_code == 1, res.stderr  # the empty Areola has no numbers
+    assert "Areola: every number (STRUCTURE_EMPTY)" in res.stderr
     doc = json.loads(res.stdout)
     tb, areola = doc["structures"]
     assert tb["tps_comparison"]["tps"]["volume_cc"] == pytest.approx(12.8092, abs=1e-4)
@@ -225,19 +231,50 @@ def _samples() -> list[Path]:
     return found
 
 
+_NOT_EVALUATED = "rtcheck: not all requested numbers were computed (NOT EVALUATED): "
+#: the one outcome of each sample under the README's exit-code rule (0 every number computed,
+#: 1 some NOT EVALUATED and named on stderr, 3 unusable input): (exit code, stderr)
+SAMPLE_OUTCOMES = {
+    "pelvic_node_sbrt": (0, ""),
+    "spine_beam_doses": (0, ""),
+    "spine_consecutive_days": (0, ""),
+    "spine_cord_overdose": (0, ""),
+    "spine_grid_misses_oar": (1, _NOT_EVALUATED + "; ".join(
+        f"{name}: every number (STRUCTURE_OUTSIDE_DOSE_GRID)"
+        for name in ("Body", "SpinalCord", "Esophagus")) + "\n"),
+    "spine_ptv_undercoverage": (0, ""),
+    "spine_sbrt": (0, ""),
+    "eclipse-breast-boost": (1, _NOT_EVALUATED + "Areola: every number (STRUCTURE_EMPTY)\n"),
+    "eclipse-prostate-phantom-nodose": (
+        3, "rtcheck: error: no case has both an RTDOSE and an RTSTRUCT: nothing to compute (1 "
+           "case(s) found); give a plan folder or an RTSTRUCT and an RTDOSE\n"),
+    # no prescription: V100%[%] has no reference dose
+    "proton-phantom-ramp": (1, _NOT_EVALUATED + "Cube101010: V100%[%]; Slope101004: V100%[%]; "
+                            "External: V100%[%]; PMMA: V100%[%]; LoPo: every number "
+                            "(STRUCTURE_IS_POINT)\n"),
+}
+
+
 @pytest.mark.parametrize("folder", _samples(), ids=lambda p: p.name)
 def test_every_fixture_and_sample(folder):
     res = run(str(folder), "--metric", "D95%[Gy]", "--metric", "V100%[%]", "--format", "json")
-    assert res.exit_code in (0, 3), res.stderr  # never an internal error
+    assert folder.name in SAMPLE_OUTCOMES, f"add the outcome of {folder.name} to SAMPLE_OUTCOMES"
+    assert (res.exit_code, res.stderr) == SAMPLE_OUTCOMES[folder.name]  # never internal error
     if res.exit_code == 3:
         assert res.stderr.startswith("rtcheck: error:") and res.stdout == ""
         return
     doc = json.loads(res.stdout)
+    values = []
     for s in doc["structures"]:
         for d in s["metric_details"]:
             assert (d["value"] is None) == (d["status"] == "NOT_EVALUATED")
+            values.append(d["value"])
             if d["value"] is None:
                 assert d["message"]
+    # exit 0 means every requested number was computed; 1 names what was not
+    assert (res.exit_code == 1) == (None in values), res.stderr
+    assert (res.exit_code == 1) == res.stderr.startswith(
+        "rtcheck: not all requested numbers were computed"), res.stderr
 
 
 def test_structure_partly_outside_the_grid_is_not_evaluated():
@@ -282,7 +319,8 @@ def test_partial_structure_statistics_are_not_evaluated_in_text() -> None:
     """Min/mean/max of a structure only partly inside the dose grid are never printed bare."""
     result = run(str(FIXTURES / "spine_grid_misses_oar"), "--structure", "SpinalCord",
                  "--structure", "PTV", "--no-indices")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # the cord's numbers are NOT EVALUATED
+    assert "SpinalCord: every number (STRUCTURE_OUTSIDE_DOSE_GRID)" in result.stderr
     lines = result.stdout.splitlines()
     rows = {line.split()[0]: line for line in lines if line[:3] in ("Spi", "PTV")}
     assert rows["SpinalCord"].count("NOT EVALUATED") == 3

@@ -67,7 +67,8 @@ def test_truncated_plan_is_a_one_line_error() -> None:
     assert len(lines) == 1
     assert lines[0] == (
         f"rtcheck: error: {path}: file is truncated (element (300A,00B0) is shorter than its "
-        "declared length); copy or re-export the complete file"
+        f"declared length; the file ends at byte {path.stat().st_size}); copy or re-export the "
+        "complete file"
     )
 
 
@@ -130,7 +131,9 @@ def test_inputs_are_not_modified(proton_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(proton_dir, copy)
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
-    assert run("info", str(copy)).exit_code == 0
+    result = run("info", str(copy))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("1 case(s) found")
     after = {p.name: p.read_bytes() for p in copy.iterdir()}
     assert before == after
 

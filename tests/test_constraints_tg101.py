@@ -1,7 +1,8 @@
 """constraints/tg101.yaml: every number equals the cross-checked TG-101 Table III transcription.
 
-The reference is ../shared/reference/tg101-table3.md (§2a serial rows, §2b parallel
-rows); spot values are also asserted here so the test means something without it.
+The reference is tg101-table3.md in $RTCHECK_REFERENCE (default ../shared/reference; §2a
+serial rows, §2b parallel rows); spot values are also asserted here so the test means
+something without it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import yaml
 
 from rtcheck.dose import parse_metric
 from rtcheck.dose.metric_spec import MetricKind
-from tests.conftest import REFDATA, REPO
+from tests.conftest import REFERENCE, REPO
 
 LIBRARY = REPO / "constraints" / "tg101.yaml"
-TABLE = REFDATA.parent / "reference" / "tg101-table3.md"
+TABLE = REFERENCE / "tg101-table3.md"
 ALLOWED_KEYS = {
     "row",
     "organ",

@@ -41,7 +41,7 @@ def test_non_numeric_raw_value_raises() -> None:
     ds = Dataset()
     tag = Tag(0x30060050)
     ds._dict[tag] = RawDataElement(tag, "DS", 6, b"1\\x\\2 ", 0, True, True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not convert string to float: 'x'"):
         ds_array(ds, "ContourData")
     ds._dict[tag] = RawDataElement(tag, "DS", 8, b"1\\-2.5 ", 0, True, True)
     np.testing.assert_array_equal(ds_array(ds, "ContourData"), [1.0, -2.5])

@@ -1,7 +1,9 @@
 """Property-based tests of the DVH engine (hypothesis).
 
-* The cumulative DVH never increases, whatever the structure (several
-  contours per plane, holes, irregular spacing) and the dose (random grids).
+* The cumulative DVH's queries never increase, whatever the structure (several
+  contours per plane, holes, irregular spacing) and the dose (random grids); its
+  volume and mean are those of the dose samples and its extremes lie within the
+  range of the grid nodes.
 * In a uniform dose, shifting a structure anywhere inside the grid changes
   neither its volume nor its in-grid volume nor any dose statistic.
 """
@@ -64,9 +66,18 @@ def test_cumulative_dvh_never_increases(structure: Structure, seed: int, spacing
         dose = 10 + np.add.outer(np.add.outer(k, 0.5 * k), 0.2 * k) * spacing + dose / 30
     grid = _grid(dose, spacing, (-20.0, -20.0, -20.0))
     result = compute_dvh(structure, grid, FAST)
-    dvh = result.dvh
-    assert dvh is not None
-    assert np.all(np.diff(dvh.dose_gy) <= 1e-12)
+    dvh, samples = result.dvh, result.samples
+    assert dvh is not None and samples is not None
+    # (a non-increasing dose_gy array is CumulativeDVH's own invariant: its constructor
+    # refuses anything else, so asserting it here could not fail.) What can fail: the curve
+    # must be that of the samples, and stay within what trilinear interpolation can give.
+    assert math.isclose(dvh.total_volume_cc, float(samples.weight_cc.sum()), rel_tol=1e-12)
+    assert math.isclose(dvh.mean_gy, float(np.average(samples.dose_gy, weights=samples.weight_cc)),
+                        rel_tol=1e-12)
+    # Dmin/Dmax are searched beyond the samples (surface and nodes), never beyond the nodes
+    # (1e-9 Gy for the rounding of the interpolation weights)
+    assert dose.min() - 1e-9 <= dvh.min_gy <= samples.dose_gy.min()
+    assert samples.dose_gy.max() <= dvh.max_gy <= dose.max() + 1e-9
     volumes = [dvh.volume_at_dose_cc(d) for d in np.linspace(dvh.min_gy - 1, dvh.max_gy + 1, 60)]
     assert np.all(np.diff(volumes) <= 1e-12)
     doses = [dvh.dose_at_percent_gy(p) for p in np.linspace(0, 100, 41)]

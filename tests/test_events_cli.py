@@ -11,8 +11,7 @@ from click.testing import CliRunner
 
 from rtcheck.cli import cli
 from rtcheck.events.report import CSV_COLUMNS
-from tests.test_events_helpers import BAD_CSV, COHORT_CSV, REPO
-from tests.test_events_reader import BAD_CORPUS
+from tests.events_helpers import BAD_CORPUS, BAD_CSV, COHORT_CSV, HEADER, REPO
 
 
 def _run(*args: str):
@@ -90,10 +89,16 @@ def test_bad_corpus_exits_3_with_every_per_patient_message():
         assert text in result.stderr
 
 
-@pytest.mark.parametrize("args", [[], ["--cutoff", "30/06/2023"]])
-def test_usage_errors_exit_2(args):
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "Error: Missing option '--cutoff'."),
+    (["--cutoff", "30/06/2023"],
+     "rtcheck: error: --cutoff: '30/06/2023' is not a date; write it as YYYY-MM-DD"),
+])
+def test_usage_errors_exit_2(args, message):
     result = _run(str(COHORT_CSV), *args)
     assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in result.stderr.splitlines()
 
 
 def test_readme_section_shows_real_output_and_existing_plots(monkeypatch):
@@ -110,3 +115,23 @@ def test_readme_section_shows_real_output_and_existing_plots(monkeypatch):
                  "km_late_toxicity_g2", "psa_waterfall_week12", "swimmer"):
         assert f"(docs/img/{name}.png)" in doc
         assert (REPO / "docs" / "img" / f"{name}.png").is_file()
+
+
+def test_non_utf8_csv_is_bad_input_not_an_internal_error(tmp_path):
+    """A Latin-1 file (µ as 0xB5) crashed with UnicodeDecodeError, exit 4."""
+    p = tmp_path / "latin1.csv"
+    p.write_bytes((HEADER + "P1,psa,2023-04-20,4.0,\xb5g/L,,,,,,\n").encode("latin-1"))
+    res = _run(str(p), "--cutoff", "2023-06-30")
+    assert res.exit_code == 3, res.output
+    assert res.stdout == ""
+    assert res.stderr == (f"rtcheck: error: {p}: not UTF-8 text (byte 119: invalid start "
+                          "byte); save the file as UTF-8\n")
+
+
+def test_non_utf8_yaml_is_bad_input(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_bytes(b"\xb5\xff: [\n")
+    res = _run(str(p), "--cutoff", "2023-06-30")
+    assert res.exit_code == 3, res.output
+    assert res.stderr == (f"rtcheck: error: {p}: not UTF-8 text (byte 0: invalid start "
+                          "byte); save the file as UTF-8\n")

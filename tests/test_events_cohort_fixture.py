@@ -9,7 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from rtcheck.events import read_event_file
-from tests.test_events_helpers import COHORT_CSV, REPO
+from tests.events_helpers import COHORT_CSV, REPO
 
 GENERATOR = REPO / "fixtures" / "cohort" / "generate_cohort.py"
 

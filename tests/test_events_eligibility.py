@@ -6,9 +6,11 @@ from datetime import date
 
 import pytest
 
+from rtcheck.events import analyse_file
 from rtcheck.events.eligibility import screen
 from rtcheck.events.schema import Covariate, PatientEvents
 from rtcheck.events.schema import TestosteroneValue as CastrationLab
+from tests.events_helpers import P1_BASE, write_lines
 
 START = date(2020, 3, 1)
 
@@ -64,3 +66,16 @@ def test_testosterone_after_start_is_not_used():
     p = PatientEvents("P", (CastrationLab(patient_id="P", event_date=date(2020, 4, 1),
                                               value=20, unit="ng/dL"),))
     assert _status(screen(p, START), "testosterone") == "MISSING"
+
+
+@pytest.mark.parametrize(("mets", "local"), [("3.9", "0"), ("-1", "0"), ("2", "0.5"), ("1", "2")])
+def test_non_whole_lesion_counts_are_not_a_pass(tmp_path, mets: str, local: str) -> None:
+    """3.9 progressive metastases were truncated to 3 and PASSed (max 3)."""
+    lines = [ln for ln in P1_BASE if "local_recurrence" not in ln]
+    p = write_lines(tmp_path, [*lines, f"P1,covariate,,{mets},,,,,,,n_progressive_metastases",
+                               f"P1,covariate,,{local},,,,,,,local_recurrence",
+                               "P1,last_followup,2023-06-01,,,,,,,,"])
+    (pr,) = analyse_file(p, date(2023, 6, 30)).patients
+    lesions = next(c for c in pr.eligibility.criteria if c.name == "lesions")
+    assert lesions.status == "MISSING", lesions
+    assert pr.eligibility.verdict != "eligible"

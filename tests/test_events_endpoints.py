@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from rtcheck.events import DAYS_PER_MONTH
-from tests.test_events_helpers import analyse_rows, row, sbrt
+from tests.events_helpers import analyse_rows, row, sbrt
 
 
 def _ep(result, pid, name):

@@ -8,38 +8,18 @@ import pytest
 
 from rtcheck.errors import EventDataError
 from rtcheck.events import analyse_file, load_cohort, read_event_file
-from tests.test_events_helpers import BAD_CSV, analyse_rows, row, sbrt, write_events
+from tests.events_helpers import (
+    BAD_CORPUS,
+    BAD_CSV,
+    P1_BASE,
+    analyse_rows,
+    row,
+    sbrt,
+    write_events,
+    write_lines,
+)
 
 CUTOFF = date(2023, 6, 30)
-
-#: (patient, row, field, text) expected for fixtures/cohort/bad_events.csv
-BAD_CORPUS = [
-    ("B01", 4, "date", "'2020-13-45' is not a date; write it as YYYY-MM-DD"),
-    ("B01", 5, "date", "'03/04/2021' is not a date"),
-    ("B02", 7, "date", "rt_end on 2020-02-14 is before registration (2020-03-02)"),
-    ("B03", 11, "date", "death on 2021-01-10 (row 10) is followed by a psa on 2021-02-01"),
-    ("B03", 12, "date", "followed by a last_followup on 2021-03-01"),
-    ("B04", 18, "value", "different PSA values on 2020-05-20: 2.5 (row 17), 25 (row 18)"),
-    ("B05", 21, "unit", "PSA unit missing; write ng/mL"),
-    ("B05", 22, "unit", "PSA unit 'ng/dL' not accepted"),
-    ("B06", None, "event_type", "start date missing"),
-    ("B07", None, "event_type", "no 'registration' row"),
-    ("B08", 28, "event_type", "'chemo' is not an event type"),
-    ("B09", 31, "site", "'bone' is not allowed; use one of local, nodal, metastatic"),
-    ("B09", 32, "reason", "missing for a nest row"),
-    ("B09", 33, "cause", "missing for a death row; use one of prostate_cancer, other"),
-    ("B10", 36, "grade", "grade '6' is not one of 1, 2, 3, 4, 5"),
-    ("B10", 37, "resolution_date", "resolution_date 2020-04-01 is before the onset 2020-04-10"),
-    ("B10", 38, "grade", "grade '3' is not one of I, II, IIIa"),
-    ("B11", 41, "unit", "testosterone unit missing"),
-    ("B11", 42, "value", "'seventy' is not a number"),
-    ("B12", 44, "date", "NEST on 2020-03-20 is before the start of follow-up 2020-04-10"),
-    ("B13", 49, "event_type", "2 death rows; keep one"),
-    ("?", 50, "patient_id", "missing; every row needs one"),
-    ("B14", 53, "date", "missing for a psa row"),
-    ("B15", 55, "modality", "missing for a rt_end row; use one of SBRT, fractionated"),
-    ("B16", 60, "value", "covariate who_ps given 2 times with different values (rows 59, 60)"),
-]
 
 
 def _prefix(pid, line, column):
@@ -49,7 +29,8 @@ def _prefix(pid, line, column):
 
 @pytest.fixture(scope="module")
 def bad_error():
-    with pytest.raises(EventDataError) as info:
+    with pytest.raises(EventDataError, match=r"25 problem\(s\) in the event data; nothing was "
+                                             "computed") as info:
         load_cohort(BAD_CSV, CUTOFF)
     return info.value
 
@@ -122,7 +103,7 @@ def test_yaml_row_problems_use_entry_numbers(tmp_path):
     (tmp_path / "e.yaml").write_text(
         "- {patient_id: Q, event_type: registration, date: 2020-01-06}\n"
         "- {patient_id: Q, event_type: psa, date: 2020-01-07, value: 3}\n", encoding="utf-8")
-    with pytest.raises(EventDataError) as info:
+    with pytest.raises(EventDataError, match=r"e\.yaml: 2 problem\(s\) in the event data") as info:
         load_cohort(tmp_path / "e.yaml", CUTOFF)
     assert any(p.startswith("patient Q, row 2, field 'unit': PSA unit missing")
                for p in info.value.problems)
@@ -131,7 +112,53 @@ def test_yaml_row_problems_use_entry_numbers(tmp_path):
 def test_cutoff_before_start_is_an_error(tmp_path):
     rows = [row("P", "registration", "2020-01-06"), *sbrt("P", "2020-01-20", "2020-01-22",
                                                           "2020-01-24")]
-    with pytest.raises(EventDataError) as info:
+    with pytest.raises(EventDataError, match=r"e\.csv: 1 problem\(s\) in the event data") as info:
         load_cohort(write_events(tmp_path / "e.csv", rows), date(2020, 1, 23))
     assert any("field 'cutoff': the cut-off 2020-01-23 is before the start 2020-01-24" in p
                for p in info.value.problems)
+
+
+def test_duplicate_column_is_refused(tmp_path):
+    """Two 'value' columns: the later non-empty cell silently won."""
+    p = write_lines(tmp_path, ["P1,psa,2023-04-20,4.0,ng/mL,40"],
+                    header="patient_id,event_type,date,value,unit,value\n")
+    with pytest.raises(EventDataError, match=r"column\(s\) value appear more than once"):
+        read_event_file(p)
+
+
+def test_row_with_more_cells_than_the_header_is_a_problem(tmp_path):
+    """'1,5' (decimal comma) in the last column: the '5' was dropped, PSA read as 1 ng/mL."""
+    p = write_lines(tmp_path, ["P1,psa,2023-04-20,ng/mL,1,5"],
+                    header="patient_id,event_type,date,unit,value\n")
+    parsed = read_event_file(p)
+    assert not parsed.events
+    assert any("row 2" in pr and "more cells" in pr for pr in parsed.problems), parsed.problems
+
+
+def test_yaml_numeric_patient_id_is_a_problem(tmp_path):
+    """YAML reads 0012 as the octal integer 10: patient '0012' silently became '10'."""
+    p = tmp_path / "ev.yaml"
+    p.write_text("- {patient_id: 0012, event_type: registration, date: 2020-01-06}\n"
+                 "- {patient_id: '0012', event_type: rt_end, date: 2020-01-24, modality: SBRT}\n",
+                 encoding="utf-8")
+    parsed = read_event_file(p)
+    assert any("row 1" in pr and "patient_id" in pr for pr in parsed.problems), parsed.problems
+    assert [e.patient_id for e in parsed.events] == ["0012"]
+
+
+def test_yaml_syntax_error_is_one_line(tmp_path):
+    p = tmp_path / "ev.yaml"
+    p.write_text("- {patient_id: P1, event_type: [\n", encoding="utf-8")
+    with pytest.raises(EventDataError, match=r"ev\.yaml: not valid YAML \(") as exc:
+        read_event_file(p)
+    assert "\n" not in str(exc.value)
+
+
+def test_clavien_dindo_grade_is_matched_case_insensitively(tmp_path):
+    """README: "Enumerated values are matched case-insensitively"; 'iiia' was refused."""
+    p = write_lines(tmp_path, [*P1_BASE,
+                               "P1,toxicity,2023-05-10,,,,wound infection,iiia,clavien-dindo,,"])
+    parsed = read_event_file(p)
+    assert not parsed.problems, parsed.problems
+    (tox,) = [e for e in parsed.events if e.kind.value == "toxicity"]
+    assert tox.grade == "IIIa"

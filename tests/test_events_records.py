@@ -13,7 +13,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from rtcheck.cli import cli
 from rtcheck.events import load_cohort
 from rtcheck.events.start import treatment_start
-from tests.test_events_helpers import row, write_events
+from tests.events_helpers import row, write_events
 
 RT_BEAMS_TREATMENT_RECORD = "1.2.840.10008.5.1.4.1.1.481.4"
 

@@ -1,10 +1,10 @@
-"""KM and Cox checked against independent computations written here.
+"""KM and Cox checked against independent computations.
 
-* Kaplan–Meier: product-limit estimate, Greenwood variance and the log(-log)
-  ("exponential Greenwood") 95 % interval, median = first time S <= 0.5, median CI =
-  first times where the lower/upper bounds reach 0.5.
-* Cox: the partial likelihood (no tied event times, so Breslow = Efron) maximised with
-  scipy, standard error from its numerical second derivative.
+* Kaplan–Meier (:mod:`tests.survival_reference`): product-limit estimate, Greenwood
+  variance and the log(-log) ("exponential Greenwood") 95 % interval, median = first time
+  S <= 0.5, median CI = first times where the lower/upper bounds reach 0.5.
+* Cox (written here): the partial likelihood (no tied event times, so Breslow = Efron)
+  maximised with scipy, standard error from its numerical second derivative.
 """
 
 from __future__ import annotations
@@ -15,46 +15,13 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 from scipy.optimize import minimize, minimize_scalar
-from scipy.stats import norm
 
 from rtcheck.events import analyse_file
 from rtcheck.events.endpoints import EndpointResult
 from rtcheck.events.schema import DAYS_PER_MONTH
 from rtcheck.events.survival import cox_models, kaplan_meier
-from tests.test_events_helpers import COHORT_CSV
-
-Z = norm.ppf(0.975)
-
-
-def product_limit(durations, events):
-    """Independent KM: list of (t, S, lower, upper) at each distinct event time."""
-    d = np.asarray(durations, float)
-    e = np.asarray(events, bool)
-    s, greenwood, out = 1.0, 0.0, []
-    for t in np.unique(d[e]):
-        n = int((d >= t).sum())
-        deaths = int(((d == t) & e).sum())
-        s *= 1 - deaths / n
-        if n > deaths:
-            greenwood += deaths / (n * (n - deaths))
-        if 0 < s < 1:
-            se = math.sqrt(greenwood) / abs(math.log(s))
-            lo, hi = s ** math.exp(Z * se), s ** math.exp(-Z * se)
-        else:
-            lo = hi = s
-        out.append((float(t), s, lo, hi))
-    return out
-
-
-def _nr(value):
-    """``None`` (not reached) as infinity."""
-    return math.inf if value is None else value
-
-
-def first_at_or_below(curve, column, level=0.5):
-    # the documented 1e-9 tolerance: a product such as 0.8 * 0.75 * 5/6 is 0.5 exactly but
-    # 0.5000000000000001 in floating point (README, "Kaplan–Meier")
-    return next((row[0] for row in curve if row[column] <= level + 1e-9), math.inf)
+from tests.events_helpers import COHORT_CSV
+from tests.survival_reference import Z, first_at_or_below, not_reached, product_limit
 
 
 def _results(durations_months, events):
@@ -80,7 +47,7 @@ def test_km_hand_computed_small_cohort():
     lower = first_at_or_below(curve, 2)
     upper = first_at_or_below(curve, 3)
     assert km.median_ci_lower_months == pytest.approx(lower)
-    assert _nr(km.median_ci_upper_months) == pytest.approx(upper)
+    assert not_reached(km.median_ci_upper_months) == pytest.approx(upper)
     t12, s12, lo12, hi12 = km.survival_at[0]
     assert t12 == 12.0
     assert s12 == pytest.approx(0.2857, abs=1e-4)
@@ -117,9 +84,9 @@ def test_km_on_shipped_cohort_matches_independent_product_limit(endpoint):
     km = next(k for k in result.km if k.endpoint == endpoint)
     curve = product_limit([e.duration_months for e in eps], [e.event_observed for e in eps])
     median = first_at_or_below(curve, 1)
-    assert _nr(km.median_months) == pytest.approx(median)
-    assert _nr(km.median_ci_lower_months) == pytest.approx(first_at_or_below(curve, 2))
-    assert _nr(km.median_ci_upper_months) == pytest.approx(first_at_or_below(curve, 3))
+    assert not_reached(km.median_months) == pytest.approx(median)
+    assert not_reached(km.median_ci_lower_months) == pytest.approx(first_at_or_below(curve, 2))
+    assert not_reached(km.median_ci_upper_months) == pytest.approx(first_at_or_below(curve, 3))
     for t, s, lo, hi in km.survival_at:
         ref = ([row for row in curve if row[0] <= t] or [(0.0, 1.0, 1.0, 1.0)])[-1]
         assert (s, lo, hi) == (pytest.approx(ref[1]), pytest.approx(ref[2]), pytest.approx(ref[3]))
@@ -195,3 +162,16 @@ def test_cox_reports_non_estimable_models():
     hrs, findings = cox_models("os", results, covariates, ["same"])
     assert hrs == []
     assert [f.code for f in findings] == ["COX_NOT_ESTIMABLE"]
+
+
+def test_km_median_at_an_exact_half_in_floating_point():
+    """0.8 * 0.75 * 5/6 = 0.5 exactly, 0.5000000000000001 in floats: the median is reached
+    (README: 1e-9 tolerance). The test reference lacked the tolerance (hypothesis found it)."""
+    data = [(0, True), (0, True), (1, True), (1, True), (2, True)] + [(2, False)] * 5
+    start = date(2020, 1, 1)
+    res = [EndpointResult(f"P{i}", "os", start, start + timedelta(days=d), e, "x")
+           for i, (d, e) in enumerate(data)]
+    km = kaplan_meier("os", res)
+    assert km.median_months == pytest.approx(2 / DAYS_PER_MONTH)
+    curve = product_limit([r.duration_months for r in res], [r.event_observed for r in res])
+    assert first_at_or_below(curve, 1) == pytest.approx(2 / DAYS_PER_MONTH)

@@ -6,8 +6,10 @@ from datetime import date
 
 import pytest
 
+from rtcheck.events import analyse_file
 from rtcheck.events.schema import GradeSystem, PatientEvents, Toxicity
 from rtcheck.events.toxicity import add_months, classify, toxicity_summary
+from tests.events_helpers import P1_BASE, write_lines
 
 START = date(2020, 1, 24)
 BOUNDARY = date(2020, 4, 24)  # 3 calendar months after START
@@ -75,3 +77,31 @@ def test_grade_validation():
         _tox(START, grade="3", system=GradeSystem.CLAVIEN_DINDO)
     with pytest.raises(ValueError, match="before the onset"):
         _tox(START, resolved=date(2020, 1, 1))
+
+
+# ------------------------------------------------------------ resolution after the cut-off
+CYSTITIS = "P1,toxicity,2023-05-10,,,,cystitis,2,CTCAE_v4,2023-09-15,"
+
+
+def test_resolution_after_the_cutoff_does_not_make_a_toxicity_late(tmp_path):
+    """Follow-up ends at the cut-off (2023-06-30) before the 3-month boundary (2023-08-01);
+    the resolution date 2023-09-15 lies after the cut-off and may not be used, yet the
+    event was reported as late grade 2."""
+    p = write_lines(tmp_path, [*P1_BASE, CYSTITIS, "P1,last_followup,2023-10-01,,,,,,,,"])
+    (pr,) = analyse_file(p, date(2023, 6, 30)).patients
+    assert pr.toxicity.worst_acute_ctcae == "2"
+    assert pr.toxicity.worst_late_ctcae is None
+
+
+def test_resolution_before_the_cutoff_still_makes_a_persisting_toxicity_late(tmp_path):
+    p = write_lines(tmp_path, [*P1_BASE, CYSTITIS, "P1,last_followup,2023-10-01,,,,,,,,"])
+    (pr,) = analyse_file(p, date(2023, 12, 31)).patients
+    assert pr.toxicity.worst_late_ctcae == "2"
+    assert pr.toxicity.first_late_grade2_date == date(2023, 8, 1)
+
+
+def test_resolution_before_the_cutoff_but_after_last_contact_is_still_used(tmp_path):
+    """The fix drops only data after the cut-off: a resolution dated before it is known."""
+    p = write_lines(tmp_path, [*P1_BASE, CYSTITIS, "P1,last_followup,2023-06-01,,,,,,,,"])
+    (pr,) = analyse_file(p, date(2023, 12, 31)).patients
+    assert pr.toxicity.worst_late_ctcae == "2"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from hypothesis import given
@@ -68,7 +69,7 @@ def test_spec_is_frozen_and_keeps_raw_text():
     assert spec.raw == "d95 %[gy]"  # as given (outer whitespace stripped), case kept
     assert spec.canonical == "D95%[Gy]"
     assert spec.kind is K.DOSE_AT_VOLUME and spec.output_unit is U.GY
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'raw'"):
         spec.raw = "x"  # type: ignore[misc]
 
 
@@ -150,14 +151,20 @@ def test_needs_prescription():
     ],
 )
 def test_unknown_forms_fail_with_reason_and_valid_forms(text, why):
-    with pytest.raises(MetricSpecError) as info:
+    with pytest.raises(MetricSpecError, match=re.escape(why)) as info:
         parse_metric(text)
     message = str(info.value)
     assert why in message
     assert f"invalid DVH metric {text.strip()!r}" in message
     for form in VALID_FORMS:
         assert form in message
-    assert isinstance(info.value, ConfigError)  # exit code 3 in the CLI
+    assert isinstance(info.value, ConfigError)  # rtcheck dvh reports it as a usage error (2)
+
+
+def test_infinite_alpha_beta_in_a_spec_is_refused_when_parsed():
+    """@BED999...9 (400 digits) is an infinite alpha/beta: refused here, not NOT EVALUATED."""
+    with pytest.raises(MetricSpecError, match="alpha/beta must be positive and finite"):
+        parse_metric("Mean[Gy]@BED" + "9" * 400)
 
 
 def test_parse_metrics_fails_on_first_bad_one():

@@ -165,6 +165,17 @@ def test_bed_without_fractions_or_samples_is_not_evaluated(dvh):
     assert res[0].message == "outside the dose grid" and res[0].value is None
 
 
+def test_metric_alpha_beta_that_overflows_bed_is_not_evaluated() -> None:
+    """A denormal alpha/beta in the spec (@BED0.000...1) gave a traceback-level ValueError."""
+    spec = parse_metric("Mean[Gy]@BED0." + "0" * 320 + "1")
+    dose, weight = np.array([10.0, 20.0]), np.array([1.0, 1.0])
+    curve = CumulativeDVH.from_samples(dose, weight)
+    samples = SimpleNamespace(dose_gy=dose, weight_cc=weight)
+    (res,) = evaluate_structure_metrics([spec], "X", curve, samples, n_fractions=3)
+    assert res.status is MetricStatus.NOT_EVALUATED and res.value is None
+    assert "is not a finite number (alpha/beta far too small?)" in res.message
+
+
 @given(
     st.lists(st.floats(0.0, 100.0), min_size=1, max_size=40),
     st.lists(st.floats(0.01, 10.0), min_size=40, max_size=40),

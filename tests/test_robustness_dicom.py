@@ -290,8 +290,123 @@ def _flipped(data: bytes, seed: int, header_only_before: int | None) -> bytes:
 
 FLIPS = [(name, seed) for name in SPINE_FILES for seed in range(FLIPS_PER_FILE)]
 
+# A mutant that exits 0 must report the original's numbers, or say why not (a new finding,
+# or the mutated file listed as ignored). `dvh` also computes two metrics so that its JSON
+# holds numbers of each kind.
+_NUMBER_ARGS = ("--metric", "D0.035cc[Gy]", "--metric", "Mean[Gy]", "--format", "json")
 
-@pytest.mark.parametrize(("name", "seed"), FLIPS, ids=[f"{n}-seed{s}" for n, s in FLIPS])
+
+def json_numbers(doc: object, where: str = "") -> dict[str, float]:
+    """Every number of a JSON document by its path (``/cases[0]/dose/max_gy``)."""
+    if isinstance(doc, dict):
+        items = [(f"{where}/{key}", value) for key, value in doc.items()]
+    elif isinstance(doc, list):
+        items = [(f"{where}[{i}]", value) for i, value in enumerate(doc)]
+    elif isinstance(doc, (int, float)) and not isinstance(doc, bool):
+        return {where: doc}
+    else:
+        return {}
+    return {k: v for path, value in items for k, v in json_numbers(value, path).items()}
+
+
+def json_codes(doc: object) -> set[str]:
+    """Every finding code anywhere in a JSON document."""
+    if isinstance(doc, dict):
+        own = {str(doc["code"])} if "code" in doc and "severity" in doc else set()
+        return own.union(*(json_codes(v) for v in doc.values()))
+    if isinstance(doc, list):
+        return set().union(*(json_codes(v) for v in doc))
+    return set()
+
+
+def numbers_and_codes(folder: Path) -> dict[str, tuple[dict[str, float], set[str], list[str]]]:
+    """Per command that exits 0: (numbers, finding codes, ignored files) of its JSON."""
+    out = {}
+    for command, extra in (("info", ("--format", "json")), ("dvh", _NUMBER_ARGS)):
+        result = invoke(command, folder, extra=extra)
+        if result.exit_code == 0:
+            doc = json.loads(result.stdout)
+            out[command] = (json_numbers(doc), json_codes(doc),
+                            [Path(p).name for p in doc.get("ignored_files", [])])
+    return out
+
+
+_ORIGINAL_NUMBERS: dict[Path, dict[str, tuple[dict[str, float], set[str], list[str]]]] = {}
+
+
+def original_numbers(src: Path) -> dict[str, tuple[dict[str, float], set[str], list[str]]]:
+    if src not in _ORIGINAL_NUMBERS:
+        _ORIGINAL_NUMBERS[src] = numbers_and_codes(src)
+        assert set(_ORIGINAL_NUMBERS[src]) == {"info", "dvh"}
+    return _ORIGINAL_NUMBERS[src]
+
+
+def changed_numbers(folder: Path, src: Path, mutated: str) -> dict[str, dict[str, tuple]]:
+    """Per command, the numbers that differ from the original's without an explanation: no
+    new finding code and the mutated file not listed as ignored. ``{}`` when none."""
+    original = original_numbers(src)
+    unexplained: dict[str, dict[str, tuple]] = {}
+    for command, (numbers, codes, ignored) in numbers_and_codes(folder).items():
+        before, before_codes, _ = original[command]
+        diff = {k: (before.get(k), numbers.get(k)) for k in before.keys() | numbers.keys()
+                if before.get(k) != numbers.get(k)}
+        if diff and not (codes - before_codes) and mutated not in ignored:
+            unexplained[command] = diff
+    return unexplained
+
+
+def pixel_explained(folder: Path, changes: dict[str, dict[str, tuple]]) -> dict[str, dict]:
+    """Drop the changes a flipped dose value explains: the dose maximum is the mutated
+    file's own (pydicom), and the cord's numbers change only if a flipped voxel lies within
+    one voxel of the cord's bounding box."""
+    original = pydicom.dcmread(SPINE / "RD.dcm")
+    mutant = pydicom.dcmread(folder / "RD.dcm")
+    scale = float(mutant.DoseGridScaling)
+    assert scale == float(original.DoseGridScaling)
+    changed = np.argwhere(mutant.pixel_array != original.pixel_array)  # (frame, row, column)
+    structures = pydicom.dcmread(SPINE / "RS.dcm")
+    (cord_number,) = [r.ROINumber for r in structures.StructureSetROISequence
+                      if r.ROIName == "SpinalCord"]
+    (cord,) = [r for r in structures.ROIContourSequence
+               if r.ReferencedROINumber == cord_number]
+    points = np.concatenate([np.asarray(c.ContourData, dtype=np.float64).reshape(-1, 3)
+                             for c in cord.ContourSequence])
+    origin = np.array([float(v) for v in mutant.ImagePositionPatient])
+    step = np.array([float(mutant.PixelSpacing[1]), float(mutant.PixelSpacing[0]),
+                     float(mutant.GridFrameOffsetVector[1])])
+    xyz = origin + changed[:, ::-1] * step
+    near_cord = bool(np.any(np.all((xyz >= points.min(axis=0) - 2 * step)
+                                   & (xyz <= points.max(axis=0) + 2 * step), axis=1)))
+    left: dict[str, dict] = {}
+    for command, diff in changes.items():
+        rest = {}
+        for key, (_, now) in diff.items():
+            if key == "/cases[0]/dose/max_gy":
+                assert now == pytest.approx(float(mutant.pixel_array.max()) * scale, abs=1e-3)
+            elif not (key.startswith("/structures[0]/") and near_cord):
+                rest[key] = diff[key]
+        if rest:
+            left[command] = rest
+    return left
+
+
+# Flips that change a number `info` reports without any finding (rtcheck defects found by
+# this test; each XPASSes, and so fails, once rtcheck reports the change):
+_SILENT_RECORD_CHANGES = {
+    # a flipped tag removes the last control point's DeliveredMeterset: the beam is
+    # reported with the first control point's cumulative meterset, 0.0 MU (or None)
+    ("RT2.dcm", 1), ("RT2.dcm", 11), ("RT2.dcm", 18), ("RT3.dcm", 29),
+    # a flipped tag or item length removes ReferencedBeamNumber or a whole beam item from
+    # TreatmentSessionBeamSequence: beam number 0 / a beam fewer, without a finding
+    ("RT2.dcm", 6), ("RT2.dcm", 8), ("RT2.dcm", 12), ("RT3.dcm", 21), ("RT3.dcm", 28),
+}
+
+
+@pytest.mark.parametrize(("name", "seed"), [
+    pytest.param(n, s, marks=pytest.mark.xfail(
+        reason="rtcheck reports a changed treatment-record number without a finding"))
+    if (n, s) in _SILENT_RECORD_CHANGES else (n, s) for n, s in FLIPS
+], ids=[f"{n}-seed{s}" for n, s in FLIPS])
 def test_random_byte_flips(tmp_path: Path, name: str, seed: int) -> None:
     folder = copy_case(tmp_path)
     path = folder / name
@@ -302,6 +417,10 @@ def test_random_byte_flips(tmp_path: Path, name: str, seed: int) -> None:
     header_only = pixels + 12 if pixels > 0 and seed % 3 else None
     path.write_bytes(_flipped(data, 1000 * SPINE_FILES.index(name) + seed, header_only))
     check_both(folder, name)
+    changes = changed_numbers(folder, SPINE, name)
+    if name == "RD.dcm" and header_only is None and changes:
+        changes = pixel_explained(folder, changes)
+    assert not changes, f"numbers changed without a finding: {changes}"
 
 
 def test_flipped_vr_in_the_file_meta(tmp_path: Path) -> None:
@@ -325,6 +444,8 @@ def test_random_byte_flips_in_a_beam_dose(tmp_path: Path, seed: int) -> None:
     data = path.read_bytes()
     path.write_bytes(_flipped(data, 7000 + seed, data.find(_PIXEL_DATA_TAG, 132) + 12))
     check_both(folder, "RD_beam1.dcm")
+    changes = changed_numbers(folder, BEAM_DOSES, "RD_beam1.dcm")
+    assert not changes, f"numbers changed without a finding: {changes}"
 
 
 # ------------------------------------------------------------------ 3. RTDOSE semantics
@@ -463,6 +584,8 @@ def test_same_dose_twice_is_a_duplicate_not_an_ambiguity(tmp_path: Path) -> None
     info, dvh = check_both(folder, "RD_copy.dcm")
     assert info.exit_code == 0 and dvh.exit_code == 0
     assert "DUPLICATE_FILE" in finding_codes(info_json(folder))
+    # the copy is not summed: every number of `dvh` is the original's
+    assert numbers_and_codes(folder)["dvh"][0] == original_numbers(SPINE)["dvh"][0]
 
 
 def _new_instance(path: Path) -> None:
@@ -694,7 +817,8 @@ def test_missing_number_of_fractions_is_a_finding(tmp_path: Path) -> None:
     assert info.exit_code == 0 and dvh.exit_code == 0
     assert "FRACTIONS_MISSING" in finding_codes(info_json(folder))
     bed = invoke("dvh", folder, extra=("--metric", "D0.035cc[Gy]@BED3", "--format", "json"))
-    assert bed.exit_code == 0, bed.stderr
+    assert bed.exit_code == 1, bed.stderr  # the requested BED is NOT EVALUATED, and said so
+    assert "SpinalCord: D0.035cc[Gy]@BED3" in bed.stderr
     metric = json.loads(bed.stdout)["structures"][0]["metric_details"][0]
     assert metric["value"] is None and metric["status"] == "NOT_EVALUATED", metric
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -329,7 +330,7 @@ def test_strings_are_coerced_to_enums_and_match_is_frozen() -> None:
     m = StructureMatch("SpinalCord", "matched", "Cord", "tg263_normalised",  # type: ignore[arg-type]
                        ["Cord"])  # type: ignore[arg-type]
     assert m.status is S.MATCHED and m.rule is R.TG263 and m.candidates == ("Cord",)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'roi_name'"):
         m.roi_name = "x"  # type: ignore[misc]
     with pytest.raises(ValueError, match="empty"):
         StructureMatch(" ", S.MISSING, None, None, ())
@@ -352,7 +353,7 @@ def test_alias_table_load(tmp_path: Path) -> None:
 def test_alias_table_empty_and_immutable() -> None:
     table = AliasTable.empty()
     assert len(table.patterns) == 0 and table.patterns_for("SpinalCord") == ()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         table.patterns["SpinalCord"] = ("x",)  # type: ignore[index]
 
 
@@ -373,7 +374,7 @@ def test_alias_table_empty_and_immutable() -> None:
 def test_alias_file_errors_name_the_file(tmp_path: Path, text: str, field: str | None,
                                          fragment: str) -> None:
     path = _write(tmp_path, text)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match=re.escape(fragment)) as info:
         AliasTable.load(path)
     message = str(info.value)
     assert message.startswith(f"{path}: ")

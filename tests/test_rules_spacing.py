@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
@@ -89,10 +90,15 @@ def test_configurable_inclusivity() -> None:
     assert evaluate_spacing(course([24.0, 500.0]), 3, wide).status is PASS
 
 
-@pytest.mark.parametrize(("low", "high"), [(72.0, 48.0), (48.0, 48.0), (-1.0, 72.0),
-                                           (math.nan, 72.0), (48.0, math.nan)])
-def test_rule_refuses_bad_bounds(low: float, high: float) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("low", "high", "message"), [
+    (72.0, 48.0, r"max_gap_hours \(48.0\) must exceed min_gap_hours \(72.0\)"),
+    (48.0, 48.0, r"max_gap_hours \(48.0\) must exceed min_gap_hours \(48.0\)"),
+    (-1.0, 72.0, "min_gap_hours must be finite and >= 0, got -1.0"),
+    (math.nan, 72.0, "min_gap_hours must be finite and >= 0, got nan"),
+    (48.0, math.nan, r"max_gap_hours \(nan\) must exceed min_gap_hours \(48.0\)"),
+])
+def test_rule_refuses_bad_bounds(low: float, high: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         SpacingRule(min_gap_hours=low, max_gap_hours=high)
 
 
@@ -239,7 +245,7 @@ def test_missing_first_fraction_is_not_pending() -> None:
 
 
 def test_planned_count_must_be_positive() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="fractions_planned must be >= 1 or None, got 0"):
         evaluate_spacing([], fractions_planned=0)
 
 
@@ -460,7 +466,7 @@ CSV_ERRORS = [
 def test_csv_schedule_errors_name_file_row_and_field(
         tmp_path: Path, text: str, where: str | None, field: str | None, what: str) -> None:
     path = write(tmp_path, "schedule.csv", text)
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(InputError, match=re.escape(what)) as caught:
         read_schedule(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: ")
@@ -488,7 +494,7 @@ YAML_ERRORS = [
 def test_yaml_schedule_errors_name_file_entry_and_field(
         tmp_path: Path, text: str, where: str | None, field: str | None, what: str) -> None:
     path = write(tmp_path, "schedule.yaml", text)
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(InputError, match=re.escape(what)) as caught:
         read_schedule(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: ") and what in message and "\n" not in message
@@ -508,13 +514,13 @@ def test_schedule_file_missing_or_of_unknown_format(tmp_path: Path) -> None:
 
 
 def test_fraction_time_is_valid_from_birth() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="fraction number must be >= 1, got 0"):
         FractionTime(0, START, "", "record", "", True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"source must be one of \(.*\), got 'oncology'"):
         FractionTime(1, START, "", "oncology", "", True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="timezone_known needs a timezone-aware datetime_utc"):
         FractionTime(1, START.replace(tzinfo=None), "", "record", "", True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="datetime_utc must be None when the time zone is unknown"):
         FractionTime(1, START, "", "record", "", False)
     converted = FractionTime(1, START, "", "record", "", True)
     assert converted.datetime_utc == START and converted.datetime_utc.tzinfo is UTC
@@ -523,15 +529,16 @@ def test_fraction_time_is_valid_from_birth() -> None:
 
 def test_outcome_and_gap_invariants() -> None:
     failing = FractionGap(1, 2, 24.0, FAIL, "")
-    with pytest.raises(ValueError):
+    every = "a pass needs every gap to pass and every planned fraction known"
+    with pytest.raises(ValueError, match=every):
         SpacingOutcome(PASS, (failing,), schedule_of([24.0]), 2, 0, (), ())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=every):
         SpacingOutcome(PASS, (), schedule_of([]), None, 0, (), ())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unknown spacing code\(s\) \['SOMETHING_ELSE'\]"):
         SpacingOutcome(PENDING, (), (), 3, 0, (), ("SOMETHING_ELSE",))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="gap must go forward, got 2 → 1"):
         FractionGap(2, 1, 24.0, FAIL, "")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a pass gap needs a finite gap_hours"):
         FractionGap(1, 2, math.nan, PASS, "")
 
 

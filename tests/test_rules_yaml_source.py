@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "x.yaml") -> Path:
 
 
 def problems_of(doc: YamlDocument, schema: dict[str, Any] = SCHEMA, **kwargs: Any) -> list[str]:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match=re.escape(f"{doc.path}")) as info:
         validate(doc, schema, **kwargs)
     assert str(info.value) == info.value.problems[0]
     return info.value.problems
@@ -139,7 +140,7 @@ def test_sha256_is_that_of_the_file_bytes(tmp_path: Path) -> None:
 
 def test_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "name: demo\narms:\n  sbrt: 1\n    fractions: 5\n")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match="YAML syntax error: mapping values") as info:
         load_yaml(path)
     assert str(info.value) == (f"{path}:4: YAML syntax error: mapping values are not allowed "
                                "here; fix the indentation/quoting")
@@ -157,7 +158,7 @@ def test_unclosed_flow_list_names_where_it_started(tmp_path: Path) -> None:
 def test_duplicate_keys_are_refused_with_their_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "name: a\narms:\n  sbrt: {fractions: 5}\n  sbrt: {fractions: 3}\n"
                            "name: b\n")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match="duplicate key 'sbrt'") as info:
         load_yaml(path)
     hint = "YAML would silently keep only the last one: remove or rename one"
     assert info.value.problems == [
@@ -199,14 +200,14 @@ def test_merge_key_override_is_not_a_duplicate(tmp_path: Path) -> None:
 ])
 def test_unusable_files(tmp_path: Path, raw: bytes, expected: str) -> None:
     path = write(tmp_path, raw)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match=re.escape(expected.split(": ", 1)[1])) as info:
         load_yaml(path)
     assert str(info.value).startswith(str(tmp_path / expected))
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.yaml"
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match="cannot read the file") as info:
         load_yaml(path)
     assert str(info.value) == f"{path}: cannot read the file (No such file or directory); " \
                               "check the path"
@@ -262,7 +263,7 @@ def test_required_points_at_the_parent_mapping(tmp_path: Path) -> None:
 
 def test_missing_top_level_key_has_no_field(tmp_path: Path) -> None:
     path = write(tmp_path, "# comment\nname: demo\n")
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match="'arms' is a required property") as info:
         validate(load_yaml(path), SCHEMA)
     assert info.value.problems == [f"{path}:2: 'arms' is a required property"]
     assert info.value.field is None
@@ -332,7 +333,7 @@ def test_extra_check_problems_are_rendered_with_their_line(tmp_path: Path) -> No
 
 def test_every_problem_is_listed_sorted_by_line(tmp_path: Path) -> None:
     path = write(tmp_path, BAD)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match="'comparison' is a required property") as info:
         validate(load_yaml(path), SCHEMA, extra_checks=[no_dose_unit])
     assert info.value.problems == [
         f"{path}:7: arms.sbrt.checks[0]: 'comparison' is a required property",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from rtcheck.dicom.model import EmbeddedDVH
 from rtcheck.dose.dvh import CumulativeDVH
 from rtcheck.dose.tps_compare import compare_embedded, compare_one, tps_curve
+from tests.conftest import REFDATA
 
-REFDATA = Path(__file__).parents[1] / ".." / "shared" / "refdata"
 BREAST = REFDATA / "eclipse-breast-boost"
 
 
@@ -90,24 +88,66 @@ def breast():
     return result.cases[0]
 
 
+def dvh_data_reference(roi_number: int) -> dict[str, float]:
+    """Volume, mean, D100 % and Dmax of the embedded DVH of ``roi_number``, computed here from
+    the raw DVHData (pydicom + numpy, none of rtcheck's code): volume = first cumulative bin;
+    mean = bin-centre mean of the differential histogram ``V_i - V_(i+1)`` (dicompyler-core's
+    definition, equal to the integral of the piecewise-linear curve for uniform bins);
+    D100 % = the highest lower bin edge still reaching the whole volume; Dmax = the first edge
+    with no volume left; D90 % and D2cc by linear interpolation between the points
+    ``(lower edge_i, V_i)`` (``np.interp``)."""
+    import pydicom
+
+    ds = pydicom.dcmread(BREAST / "rtdose.dcm", stop_before_pixels=True)
+    (item,) = [d for d in ds.DVHSequence
+               if int(d.DVHReferencedROISequence[0].ReferencedROINumber) == roi_number]
+    assert item.DVHType == "CUMULATIVE" and item.DoseUnits == "GY"
+    assert item.DVHVolumeUnits == "CM3"
+    pairs = np.asarray(item.DVHData, dtype=np.float64).reshape(-1, 2)
+    widths, volumes = pairs[:, 0] * float(item.DVHDoseScaling), pairs[:, 1]
+    edges = np.concatenate(([0.0], np.cumsum(widths)))  # bin i: [edges[i], edges[i + 1])
+    counts = volumes - np.append(volumes[1:], 0.0)  # differential histogram
+    centres = (edges[:-1] + edges[1:]) / 2
+    total = float(volumes[0])
+    lower = edges[:-1]
+    return {"volume_cc": total, "mean_gy": float(np.sum(counts * centres) / counts.sum()),
+            "min_gy": float(lower[volumes >= total * (1 - 1e-9)].max()),
+            "max_gy": float(lower[volumes <= 1e-9 * total].min()),
+            "d90_gy": float(np.interp(0.9 * total, volumes[::-1], lower[::-1])),
+            "d2cc_gy": float(np.interp(2.0, volumes[::-1], lower[::-1]))}
+
+
 def test_breast_tumor_bed_tps_curve(breast):
-    """dicompyler-core asserts on ROI 9 (Tumor Bed): volume 12.8092 cc, mean 14.28583 Gy,
-    D90% 14.17 Gy, D2cc 14.39 Gy, D100% 14.06 Gy, max 14.58 Gy (nearest 0.01 Gy bin)."""
+    """The TPS curves of ROI 9 (Tumor Bed) and 5 (Heart) against the raw DVHData
+    (:func:`dvh_data_reference`). dicompyler-core 0.5.6 (``DVH.from_dicom_dvh``) gives for the
+    Tumor Bed volume 12.8092 cc, mean 14.28583 Gy, D90% 14.17 Gy, D2cc 14.39 Gy, min 14.07 Gy,
+    max 14.58 Gy (nearest 0.01 Gy bin, its own convention) and for the Heart 437.4623 cc,
+    mean 0.64273 Gy."""
     by_roi = {e.roi_number: e for e in breast.dose.embedded_dvhs}
     assert sorted(by_roi) == [1, 3, 4, 5, 6, 7, 8, 9, 10]
     c = tps_curve(by_roi[9])
     assert c is not None
-    assert c.total_volume_cc == pytest.approx(12.809180549338803, abs=1e-9)
-    assert c.mean_gy == pytest.approx(14.285830178442307, abs=1e-9)  # same integral
-    assert c.dose_at_percent_gy(90.0) == pytest.approx(14.17, abs=0.01)  # interpolated: 14.1656
-    assert c.dose_at_volume_gy(2.0) == pytest.approx(14.39, abs=0.005)
-    assert c.min_gy == pytest.approx(14.06, abs=1e-9)
-    assert c.max_gy == pytest.approx(14.57, abs=0.011)
+    ref = dvh_data_reference(9)
+    assert ref["volume_cc"] == pytest.approx(12.8092, abs=1e-4)  # dicompyler-core
+    assert ref["mean_gy"] == pytest.approx(14.28583, abs=1e-5)  # dicompyler-core
+    assert c.total_volume_cc == pytest.approx(ref["volume_cc"], rel=1e-12)
+    assert c.mean_gy == pytest.approx(ref["mean_gy"], rel=1e-12)  # same integral
+    assert c.min_gy == pytest.approx(ref["min_gy"], abs=1e-9)  # 14.06: last full-volume edge
+    assert c.max_gy == pytest.approx(ref["max_gy"], abs=1e-9)  # 14.57: first empty edge
+    # piecewise linear between bin edges: 14.1656 and 14.3893 (dicompyler-core, nearest
+    # bin: 14.17 and 14.39)
+    assert ref["d90_gy"] == pytest.approx(14.17, abs=0.01)
+    assert ref["d2cc_gy"] == pytest.approx(14.39, abs=0.01)
+    assert c.dose_at_percent_gy(90.0) == pytest.approx(ref["d90_gy"], abs=1e-9)
+    assert c.dose_at_volume_gy(2.0) == pytest.approx(ref["d2cc_gy"], abs=1e-9)
     heart = tps_curve(by_roi[5])
     assert heart is not None
-    assert heart.total_volume_cc == pytest.approx(437.4623175026471, abs=1e-6)
-    assert heart.mean_gy == pytest.approx(0.6427, abs=1e-4)  # 4.5909 % of 14 Gy
-    assert heart.max_gy == pytest.approx(3.10, abs=0.011)
+    ref = dvh_data_reference(5)
+    assert ref["volume_cc"] == pytest.approx(437.4623, abs=1e-4)  # dicompyler-core
+    assert ref["mean_gy"] == pytest.approx(0.64273, abs=1e-5)  # dicompyler-core; 4.5909 % of 14
+    assert heart.total_volume_cc == pytest.approx(ref["volume_cc"], rel=1e-12)
+    assert heart.mean_gy == pytest.approx(ref["mean_gy"], rel=1e-12)
+    assert heart.max_gy == pytest.approx(ref["max_gy"], abs=1e-9)  # 3.10 (dicompyler: 3.11)
 
 
 def test_breast_comparison_with_rtcheck(breast):
@@ -131,3 +171,35 @@ def test_breast_comparison_with_rtcheck(breast):
     heart = cmps[5]
     assert _abs(heart.delta["mean_gy"]) < 0.02
     assert _abs(heart.delta["volume_cc"]) < 5.0
+
+
+def test_tps_comparison_does_not_use_an_incomplete_dvh():
+    """A TPS DVH was compared with rtcheck's in-grid part of a structure partly outside
+    the grid: the 'rtcheck' column and the delta were numbers of half a structure."""
+    from rtcheck.dicom.model import (
+        Case,
+        Contour,
+        DoseGrid,
+        DoseSummationType,
+        LoadResult,
+        Structure,
+        StructureSet,
+    )
+    from rtcheck.report.dvh_report import build_dvh_report
+
+    ax = np.arange(0.0, 20.1, 2.0)
+    square = np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 15.0], [5.0, 15.0]])
+    half_out = Structure(2, "HalfOut", "ORGAN", contours=tuple(
+        Contour(z, square + 10.0) for z in np.arange(6.0, 14.1, 2.0)))
+    tps = EmbeddedDVH(2, np.array([0.0, 10.0, 10.01]), np.array([1.0, 1.0, 0.0]))
+    grid = DoseGrid(ax, ax, ax, np.full((ax.size,) * 3, 10.0), "PHYSICAL",
+                    DoseSummationType.PLAN, "1.2", "1.2.3", embedded_dvhs=(tps,))
+    ss = StructureSet("1.2.4", "SS", "1.2", (half_out,))
+    report = build_dvh_report(LoadResult((Case("mem", None, grid, ss),)))
+    (row,) = report.structures
+    assert row.tps is not None
+    assert all(v is None for v in row.tps.rtcheck.values())
+    assert all(v is None for v in row.tps.delta.values())
+    (why,) = [f for f in row.tps.findings if f.code == "TPS_DVH_NOT_COMPARED"]
+    assert why.subject == "HalfOut" and why.message == "rtcheck has no DVH for this structure"
+    assert "STRUCTURE_OUTSIDE_DOSE_GRID" in [f.code for f in row.findings]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 
 import click
 
+from rtcheck.cli import exitcodes
 from rtcheck.cli.options import paths_argument, plan_option
 from rtcheck.dose.bed import DEFAULT_ALPHA_BETA_GY, AlphaBetaTable
 from rtcheck.dose.metric_spec import DoseSpace, parse_metrics
 from rtcheck.dose.settings import DvhSettings, EndCap
-from rtcheck.errors import UsageError
+from rtcheck.errors import MetricSpecError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,9 @@ def dvh(
 ) -> None:
     """Compute DVHs and metrics for PATH... (a plan folder, or an RTSTRUCT plus an RTDOSE).
 
-    Results go to stdout; exit 0 when computed, 3 when the input cannot be used or has
-    ERROR findings (its metrics are then NOT EVALUATED).
+    Results go to stdout; exit 0 when every requested number was computed, 1 when some
+    are NOT EVALUATED (one line on stderr names them), 2 for a bad option value, 3 when
+    the input cannot be used or has ERROR findings (its metrics are then NOT EVALUATED).
     """
     from rtcheck.cli.common import exit_on_input_errors
     from rtcheck.dicom.loader import load
@@ -68,7 +71,10 @@ def dvh(
         render_text,
     )
 
-    specs = parse_metrics(metrics)
+    try:
+        specs = parse_metrics(metrics)
+    except MetricSpecError as exc:  # a bad option value is a usage error, like every other
+        raise UsageError(f"--metric: {exc}") from exc
     try:
         table = AlphaBetaTable.parse(alpha_beta, alpha_beta_for)
     except ValueError as exc:
@@ -95,3 +101,8 @@ def dvh(
     else:
         click.echo(render_text(report), nl=False)
     exit_on_input_errors(result)
+    missing = report.not_computed()
+    if missing:
+        click.echo("rtcheck: not all requested numbers were computed (NOT EVALUATED): "
+                   + "; ".join(missing), err=True)
+        sys.exit(exitcodes.FAIL)

@@ -158,29 +158,123 @@ def _crosscheck(plan_dose: DoseGrid, beams: list[DoseGrid]) -> Finding:
     )
 
 
+def _unsupported(by_type: dict[DoseSummationType, list[DoseGrid]]) -> list[Finding]:
+    """A ``DOSE_SUMMATION_UNSUPPORTED`` warning per DoseSummationType rtcheck does not use."""
+    used = (*_TOTAL_TYPES, DoseSummationType.BEAM, DoseSummationType.FRACTION)
+    return [
+        Finding(
+            "DOSE_SUMMATION_UNSUPPORTED",
+            Severity.WARNING,
+            f"{len(grids)} RTDOSE with DoseSummationType {kind.value} not used",
+            path=grids[0].source_paths[0] if grids[0].source_paths else None,
+        )
+        for kind, grids in by_type.items()
+        if kind not in used
+    ]
+
+
+def _from_total(total: DoseGrid, beams: list[DoseGrid]) -> tuple[DoseGrid, list[Finding]]:
+    """The one plan-level dose, used as is; ``beams`` only cross-check it."""
+    findings: list[Finding] = []
+    if total.summation_type is DoseSummationType.MULTI_PLAN:
+        findings.append(
+            Finding(
+                "DOSE_MULTI_PLAN",
+                Severity.WARNING,
+                "dose is a MULTI_PLAN sum; checked as the plan dose",
+            )
+        )
+    if beams:
+        findings.append(_crosscheck(total, beams))
+    return total, findings
+
+
+def _from_beams(
+    beams: list[DoseGrid], plan: Plan | None
+) -> tuple[DoseGrid | None, list[Finding]]:
+    """The sum of the BEAM doses, or ``None`` when they cannot be summed or one is missing."""
+    refused = _unsummable(beams, plan)
+    if refused is not None:
+        return None, [refused]
+    summed, findings = _sum(beams)
+    findings.append(
+        Finding(
+            "DOSE_BEAMS_SUMMED",
+            Severity.INFO,
+            f"plan dose built by summing {len(beams)} BEAM doses",
+        )
+    )
+    missing = _missing_beams(plan, beams)
+    if missing is not None:
+        findings.append(missing)
+        return None, findings  # an incomplete sum is a plausible, too-low dose
+    return summed, findings
+
+
+def _from_fractions(
+    fractions: list[DoseGrid], plan: Plan | None
+) -> tuple[DoseGrid | None, list[Finding]]:
+    """The FRACTION dose times the planned fractions (as stored without a plan)."""
+    if len(fractions) > 1:
+        return None, [
+            Finding(
+                "DOSE_AMBIGUOUS",
+                Severity.ERROR,
+                f"{len(fractions)} FRACTION doses for one plan",
+            )
+        ]
+    fraction = fractions[0]
+    if plan is None or plan.fractions_planned is None:
+        return fraction, [
+            Finding(
+                "DOSE_FRACTION_NOT_SCALED",
+                Severity.WARNING,
+                "dose is a single-FRACTION dose and no plan gives the number of fractions; "
+                "values are per fraction, as stored",
+            )
+        ]
+    n = plan.fractions_planned
+    scaled = replace(
+        fraction, dose_gy=fraction.dose_gy * n, summation_type=DoseSummationType.PLAN,
+        basis=DoseBasis.TOTAL,
+    )
+    return scaled, [
+        Finding(
+            "DOSE_FRACTION_SCALED",
+            Severity.INFO,
+            f"FRACTION dose multiplied by {n} planned fractions",
+        )
+    ]
+
+
 def combine_doses(
     doses: list[DoseGrid], plan: Plan | None
 ) -> tuple[DoseGrid | None, list[Finding]]:
-    """Choose or build the total plan dose from the RTDOSE objects of one plan."""
-    findings: list[Finding] = []
+    """Choose or build the total plan dose from the RTDOSE objects of one plan.
+
+    Parameters
+    ----------
+    doses
+        The RTDOSE objects of the plan (any DoseSummationType).
+    plan
+        The plan, when known: its beams check a BEAM sum, its fractions scale a
+        FRACTION dose.
+
+    Returns
+    -------
+    tuple
+        The dose to evaluate (``None`` when there is none or it is ambiguous or
+        incomplete) and the findings explaining the choice (module docstring).
+    """
     if not doses:
-        return None, findings
+        return None, []
     by_type: dict[DoseSummationType, list[DoseGrid]] = {}
     for grid in doses:
         by_type.setdefault(grid.summation_type, []).append(grid)
     totals = [g for t in _TOTAL_TYPES for g in by_type.get(t, [])]
     beams = by_type.get(DoseSummationType.BEAM, [])
     fractions = by_type.get(DoseSummationType.FRACTION, [])
-    for kind, grids in by_type.items():
-        if kind not in (*_TOTAL_TYPES, DoseSummationType.BEAM, DoseSummationType.FRACTION):
-            findings.append(
-                Finding(
-                    "DOSE_SUMMATION_UNSUPPORTED",
-                    Severity.WARNING,
-                    f"{len(grids)} RTDOSE with DoseSummationType {kind.value} not used",
-                    path=grids[0].source_paths[0] if grids[0].source_paths else None,
-                )
-            )
+    findings = _unsupported(by_type)
     if len(totals) > 1:
         findings.append(
             Finding(
@@ -190,69 +284,13 @@ def combine_doses(
             )
         )
         return None, findings
+    chosen: tuple[DoseGrid | None, list[Finding]]
     if totals:
-        total = totals[0]
-        if total.summation_type is DoseSummationType.MULTI_PLAN:
-            findings.append(
-                Finding(
-                    "DOSE_MULTI_PLAN",
-                    Severity.WARNING,
-                    "dose is a MULTI_PLAN sum; checked as the plan dose",
-                )
-            )
-        if beams:
-            findings.append(_crosscheck(total, beams))
-        return total, findings
-    if beams:
-        refused = _unsummable(beams, plan)
-        if refused is not None:
-            findings.append(refused)
-            return None, findings
-        summed, sum_findings = _sum(beams)
-        findings.extend(sum_findings)
-        findings.append(
-            Finding(
-                "DOSE_BEAMS_SUMMED",
-                Severity.INFO,
-                f"plan dose built by summing {len(beams)} BEAM doses",
-            )
-        )
-        missing = _missing_beams(plan, beams)
-        if missing is not None:
-            findings.append(missing)
-            return None, findings  # an incomplete sum is a plausible, too-low dose
-        return summed, findings
-    if fractions:
-        if len(fractions) > 1:
-            findings.append(
-                Finding(
-                    "DOSE_AMBIGUOUS",
-                    Severity.ERROR,
-                    f"{len(fractions)} FRACTION doses for one plan",
-                )
-            )
-            return None, findings
-        fraction = fractions[0]
-        if plan is None or plan.fractions_planned is None:
-            findings.append(
-                Finding(
-                    "DOSE_FRACTION_NOT_SCALED",
-                    Severity.WARNING,
-                    "dose is a single-FRACTION dose and no plan gives the number of fractions; "
-                    "values are per fraction, as stored",
-                )
-            )
-            return fraction, findings
-        n = plan.fractions_planned
-        findings.append(
-            Finding(
-                "DOSE_FRACTION_SCALED",
-                Severity.INFO,
-                f"FRACTION dose multiplied by {n} planned fractions",
-            )
-        )
-        return replace(
-            fraction, dose_gy=fraction.dose_gy * n, summation_type=DoseSummationType.PLAN,
-            basis=DoseBasis.TOTAL,
-        ), findings
-    return None, findings
+        chosen = _from_total(totals[0], beams)
+    elif beams:
+        chosen = _from_beams(beams, plan)
+    elif fractions:
+        chosen = _from_fractions(fractions, plan)
+    else:
+        return None, findings
+    return chosen[0], findings + chosen[1]

@@ -181,20 +181,17 @@ def _make_case(
     return Case(label, plan, dose, ss, records_sorted, images, tuple(findings))
 
 
-def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
-    """Group everything into cases; return the cases and the findings tied to none."""
-    cases: list[Case] = []
-    global_findings: list[Finding] = []
-    plan_uids = {p.sop_instance_uid for p in data.plans}
-    doses_by_plan: dict[str, list[DoseGrid]] = defaultdict(list)
-    for dose in data.doses:
-        doses_by_plan[dose.referenced_plan_uid or dose.sop_instance_uid].append(dose)
-    records_by_plan: dict[str, list[TreatmentRecord]] = defaultdict(list)
+def _records_by_plan(
+    data: LinkInput, plan_uids: set[str]
+) -> tuple[dict[str, list[TreatmentRecord]], list[Finding]]:
+    """Treatment records by the plan they reference; a warning for each whose plan is absent."""
+    by_plan: dict[str, list[TreatmentRecord]] = defaultdict(list)
+    findings: list[Finding] = []
     for record in data.records:
         if record.referenced_plan_uid in plan_uids:
-            records_by_plan[record.referenced_plan_uid].append(record)
+            by_plan[record.referenced_plan_uid].append(record)
         else:
-            global_findings.append(
+            findings.append(
                 Finding(
                     "LINK_RECORD_PLAN_MISSING",
                     Severity.WARNING,
@@ -204,11 +201,68 @@ def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
                     path=record.source_path,
                 )
             )
-    used_ss: set[str] = set()
+    return by_plan, findings
+
+
+def _planless_findings(doses: list[DoseGrid], candidates: list[StructureSet]) -> list[Finding]:
+    """Why doses without their plan lack a prescription, or cannot be paired with structures."""
+    out: list[Finding] = []
+    if doses[0].referenced_plan_uid:
+        out.append(
+            Finding(
+                "LINK_PLAN_MISSING",
+                Severity.WARNING,
+                f"dose references plan {doses[0].referenced_plan_uid}, "
+                "which is not in the input; "
+                "no prescription or fractionation is known",
+                path=doses[0].source_paths[0] if doses[0].source_paths else None,
+            )
+        )
+    if len(candidates) > 1:
+        out.append(
+            Finding(
+                "LINK_AMBIGUOUS",
+                Severity.ERROR,
+                f"{len(candidates)} structure sets share the dose's frame of reference; "
+                "pass the RTSTRUCT and RTDOSE to pair explicitly",
+            )
+        )
+    return out
+
+
+def _planless_case(doses: list[DoseGrid], data: LinkInput) -> Case:
+    """A case of doses whose plan is absent, with the only structure set in their frame."""
+    for_uid = doses[0].frame_of_reference_uid
+    candidates = [s for s in data.structure_sets if s.frame_of_reference_uid == for_uid]
+    extra = _planless_findings(doses, candidates)
+    ss = candidates[0] if len(candidates) == 1 else None
+    label = f"{ss.label or 'structures'} + dose" if ss else "dose without structures"
+    return _make_case(label, None, doses, ss, [], data, extra)
+
+
+def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
+    """Group everything into cases; return the cases and the findings tied to none.
+
+    Parameters
+    ----------
+    data
+        Every object read from the input.
+
+    Returns
+    -------
+    tuple
+        One case per plan (sorted by label), then one per group of doses whose plan
+        is absent, then one per structure set used by none of them; and the findings
+        tied to no case (records whose plan is absent).
+    """
+    cases: list[Case] = []
+    plan_uids = {p.sop_instance_uid for p in data.plans}
+    doses_by_plan: dict[str, list[DoseGrid]] = defaultdict(list)
+    for dose in data.doses:
+        doses_by_plan[dose.referenced_plan_uid or dose.sop_instance_uid].append(dose)
+    records_by_plan, global_findings = _records_by_plan(data, plan_uids)
     for plan in sorted(data.plans, key=lambda p: (p.label, p.sop_instance_uid)):
         ss, link_findings = _structure_for(plan, data)
-        if ss is not None:
-            used_ss.add(ss.sop_instance_uid)
         label = plan.label or plan.sop_instance_uid
         cases.append(
             _make_case(
@@ -221,36 +275,8 @@ def link(data: LinkInput) -> tuple[list[Case], list[Finding]]:
                 link_findings,
             )
         )
-    for key in sorted(doses_by_plan):
-        doses = doses_by_plan[key]
-        for_uid = doses[0].frame_of_reference_uid
-        candidates = [s for s in data.structure_sets if s.frame_of_reference_uid == for_uid]
-        extra: list[Finding] = []
-        if doses[0].referenced_plan_uid:
-            extra.append(
-                Finding(
-                    "LINK_PLAN_MISSING",
-                    Severity.WARNING,
-                    f"dose references plan {doses[0].referenced_plan_uid}, "
-                    "which is not in the input; "
-                    "no prescription or fractionation is known",
-                    path=doses[0].source_paths[0] if doses[0].source_paths else None,
-                )
-            )
-        ss = candidates[0] if len(candidates) == 1 else None
-        if len(candidates) > 1:
-            extra.append(
-                Finding(
-                    "LINK_AMBIGUOUS",
-                    Severity.ERROR,
-                    f"{len(candidates)} structure sets share the dose's frame of reference; "
-                    "pass the RTSTRUCT and RTDOSE to pair explicitly",
-                )
-            )
-        if ss is not None:
-            used_ss.add(ss.sop_instance_uid)
-        label = f"{ss.label or 'structures'} + dose" if ss else "dose without structures"
-        cases.append(_make_case(label, None, doses, ss, [], data, extra))
+    cases += [_planless_case(doses_by_plan[key], data) for key in sorted(doses_by_plan)]
+    used_ss = {c.structure_set.sop_instance_uid for c in cases if c.structure_set is not None}
     for ss in data.structure_sets:
         if ss.sop_instance_uid not in used_ss:
             cases.append(_make_case(ss.label or ss.sop_instance_uid, None, [], ss, [], data, []))

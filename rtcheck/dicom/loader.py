@@ -117,6 +117,14 @@ def _select(result: LoadResult, plan_selector: str) -> LoadResult:
             or "none"
         )
         raise UsageError(f"--plan {plan_selector!r} matches no plan; available plans: {available}")
+    if len(chosen) > 1:
+        matches = "; ".join(
+            f"{c.folder or '?'} ({c.plan.sop_instance_uid})" for c in chosen if c.plan is not None
+        )
+        raise UsageError(
+            f"--plan {plan_selector!r} matches {len(chosen)} plans: {matches}; select one by its "
+            "SOPInstanceUID or give only its folder"
+        )
     return LoadResult(chosen, result.findings, result.ignored_files)
 
 
@@ -128,7 +136,8 @@ def load(paths: Sequence[PathLike], plan_selector: str | None = None) -> LoadRes
     paths
         Files and/or folders (searched recursively). DICOM is detected by content.
     plan_selector
-        Keep only the case whose plan has this SOPInstanceUID or RTPlanLabel.
+        Keep only the case whose plan has this SOPInstanceUID or RTPlanLabel; it must
+        match exactly one plan.
 
     Raises
     ------
@@ -136,7 +145,7 @@ def load(paths: Sequence[PathLike], plan_selector: str | None = None) -> LoadRes
         A file that is DICOM but cannot be used (truncated, corrupt, RELATIVE dose,
         oblique dose grid...). The message names the file and what to do.
     UsageError
-        ``plan_selector`` matches no plan.
+        ``plan_selector`` matches no plan, or several.
     """
     files, findings, ignored = scan(paths)
     files, duplicate_findings = _deduplicate(files)

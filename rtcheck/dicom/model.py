@@ -16,6 +16,7 @@ Conventions
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -347,6 +348,16 @@ class Case:
     records: tuple[TreatmentRecord, ...] = ()
     images: tuple[ImageSeries, ...] = ()
     findings: tuple[Finding, ...] = ()
+
+    @property
+    def folder(self) -> str:
+        """Where the case's plan, structure and dose files are: their folder(s), in that
+        order, without repeats and joined by ", "; "" when the case has no file."""
+        paths = [self.plan.source_path if self.plan else "",
+                 self.structure_set.source_path if self.structure_set else "",
+                 *(self.dose.source_paths if self.dose else ())]
+        folders = dict.fromkeys(os.path.dirname(p) or "." for p in paths if p)
+        return ", ".join(folders)
 
     @property
     def frame_of_reference_uid(self) -> str:

@@ -185,8 +185,86 @@ def _contours(
     return ([] if unusable else contours), points, findings
 
 
+def _interpreted_types(ds: Dataset, path: str) -> dict[int | None, str]:
+    """RTROIInterpretedType (upper case) by ReferencedROINumber."""
+    return {
+        integer(obs, "ReferencedROINumber", path): str(
+            obs.get("RTROIInterpretedType", "") or ""
+        ).strip().upper()
+        for obs in ds.get("RTROIObservationsSequence") or []
+    }
+
+
+def _structure(
+    roi: Dataset, number: int, item: Dataset | None, set_for: str, roi_type: str, path: str
+) -> tuple[Structure, list[Finding]]:
+    """One ROI as a :class:`Structure`, with its contour, frame and emptiness findings."""
+    name = str(roi.get("ROIName", "") or f"ROI {number}").strip()
+    contours, points, findings = ([], [], []) if item is None else _contours(item, name, path)
+    roi_for = str(roi.get("ReferencedFrameOfReferenceUID", "") or set_for).strip()
+    if set_for and roi_for != set_for and (contours or points):
+        # PS3.3 C.8.8.5: this ROI's coordinates are in another frame (a registered
+        # image); laid on the plan's dose they would give a plausible, wrong DVH
+        findings.append(_other_frame(roi_for, set_for, len(contours) + len(points), name, path))
+        contours, points = [], []
+    structure = Structure(
+        roi_number=number,
+        name=name,
+        interpreted_type=roi_type,
+        color_rgb=None if item is None else _color(item),
+        contours=tuple(contours),
+        points_mm=np.array(points, dtype=np.float64).reshape(-1, 3),
+        frame_of_reference_uid=roi_for,
+    )
+    if structure.is_empty:
+        findings.append(
+            Finding(
+                "ROI_WITHOUT_CONTOURS",
+                Severity.INFO,
+                "ROI is declared but has no contours",
+                path=path,
+                subject=name,
+            )
+        )
+    return structure, findings
+
+
+def _duplicate_names(structures: list[Structure], path: str) -> list[Finding]:
+    """A ``STRUCTURE_NAME_DUPLICATE`` warning per name (case-insensitive) used twice."""
+    names = Counter(s.name.casefold() for s in structures)
+    return [
+        Finding(
+            "STRUCTURE_NAME_DUPLICATE",
+            Severity.WARNING,
+            "several ROIs share this name; rules that name it cannot tell them apart",
+            path=path,
+            subject=dup,
+        )
+        for dup in sorted(n for n, c in names.items() if c > 1)
+    ]
+
+
 def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Finding]]:
-    """Convert one RTSTRUCT dataset into a StructureSet plus findings."""
+    """Convert one RTSTRUCT dataset into a StructureSet plus findings.
+
+    Parameters
+    ----------
+    ds
+        The RTSTRUCT dataset.
+    path
+        Its file, for messages and findings.
+
+    Returns
+    -------
+    tuple
+        The structure set (one :class:`Structure` per ROI, in file order) and the
+        findings on its contours, frames of reference and names.
+
+    Raises
+    ------
+    DicomInputError
+        When the dataset has no StructureSetROISequence or a required sequence is missing.
+    """
     findings: list[Finding] = []
     rois = ds.get("StructureSetROISequence")
     if rois is None:
@@ -201,58 +279,16 @@ def read_structure_set(ds: Dataset, path: str) -> tuple[StructureSet, list[Findi
         )
     numbers = _roi_numbers(ds, path)
     contour_items = _contour_items(ds, numbers, path)
-    types = {
-        integer(obs, "ReferencedROINumber", path): str(
-            obs.get("RTROIInterpretedType", "") or ""
-        ).strip().upper()
-        for obs in ds.get("RTROIObservationsSequence") or []
-    }
+    types = _interpreted_types(ds, path)
     set_for = _frame_of_reference(ds)
     structures: list[Structure] = []
     for roi, number in zip(rois, numbers, strict=True):
-        name = str(roi.get("ROIName", "") or f"ROI {number}").strip()
-        item = contour_items.get(number)
-        contours, points, contour_findings = (
-            ([], [], []) if item is None else _contours(item, name, path)
+        structure, roi_findings = _structure(
+            roi, number, contour_items.get(number), set_for, types.get(number, ""), path
         )
-        findings.extend(contour_findings)
-        roi_for = str(roi.get("ReferencedFrameOfReferenceUID", "") or set_for).strip()
-        if set_for and roi_for != set_for and (contours or points):
-            # PS3.3 C.8.8.5: this ROI's coordinates are in another frame (a registered
-            # image); laid on the plan's dose they would give a plausible, wrong DVH
-            findings.append(_other_frame(roi_for, set_for, len(contours) + len(points), name, path))
-            contours, points = [], []
-        structure = Structure(
-            roi_number=number,
-            name=name,
-            interpreted_type=types.get(number, ""),
-            color_rgb=None if item is None else _color(item),
-            contours=tuple(contours),
-            points_mm=np.array(points, dtype=np.float64).reshape(-1, 3),
-            frame_of_reference_uid=roi_for,
-        )
-        if structure.is_empty:
-            findings.append(
-                Finding(
-                    "ROI_WITHOUT_CONTOURS",
-                    Severity.INFO,
-                    "ROI is declared but has no contours",
-                    path=path,
-                    subject=name,
-                )
-            )
+        findings.extend(roi_findings)
         structures.append(structure)
-    names = Counter(s.name.casefold() for s in structures)
-    for dup in sorted(n for n, c in names.items() if c > 1):
-        findings.append(
-            Finding(
-                "STRUCTURE_NAME_DUPLICATE",
-                Severity.WARNING,
-                "several ROIs share this name; rules that name it cannot tell them apart",
-                path=path,
-                subject=dup,
-            )
-        )
+    findings.extend(_duplicate_names(structures, path))
     structure_set = StructureSet(
         sop_instance_uid=str(ds.SOPInstanceUID).strip(),
         label=str(ds.get("StructureSetLabel", "") or "").strip(),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, data_element_generator
@@ -108,20 +108,59 @@ def first_truncated_element(ds: Dataset, prefix: str = "") -> str | None:
     return None
 
 
-def parsed_end(path: Path, how: str, ds: Dataset) -> int | None:
-    """Byte offset where the last complete top-level element of the file ends.
+@dataclass(frozen=True)
+class ParsedExtent:
+    """How far the top-level elements of a file reach, against the file size.
+
+    ``complete_end`` is the byte offset where the last top-level element that lies
+    wholly inside the file ends; ``cut_tag`` is the element the file ends inside (its
+    header was read, its value declares more bytes than are left), with its value
+    offset and declared length; ``size`` is the file size in bytes.
+    """
+
+    complete_end: int
+    size: int
+    cut_tag: str | None = None
+    cut_value_at: int = 0
+    cut_length: int = 0
+
+    def problem(self) -> str | None:
+        """A one-line description of the truncation, or ``None`` when the file is whole."""
+        if self.cut_tag is not None:
+            return (
+                f"file is truncated: element {self.cut_tag} declares {self.cut_length} bytes "
+                f"from byte {self.cut_value_at} but the file ends at byte {self.size}; the last "
+                f"complete element ends at byte {self.complete_end}"
+            )
+        if self.complete_end != self.size:
+            return (
+                f"file is truncated or corrupt: its last complete element ends at byte "
+                f"{self.complete_end} and the file ends at byte {self.size}, inside the header "
+                "of the next element"
+            )
+        return None
+
+
+def _tag_name(tag: int) -> str:
+    name = keyword_for_tag(tag)
+    return f"{Tag(tag)} {name}" if name else str(Tag(tag))
+
+
+def parsed_end(path: Path, how: str, ds: Dataset) -> ParsedExtent | None:
+    """Where the last complete top-level element of the file ends, and which one is cut.
 
     pydicom stops without a word when fewer than 8 bytes of an element header are
     left (a file cut inside a tag or length field), and keeps a cut value of an
     element it decodes at once (SpecificCharacterSet) or defers; walking the
-    top-level elements again (PS3.5 §7.1) and adding up their declared lengths
-    shows all of them. ``None`` for deflated files, which cannot be walked.
+    top-level elements again (PS3.5 §7.1) and comparing their declared lengths with
+    the file size shows all of them. ``None`` for deflated files, which cannot be walked.
     """
     if ds.file_meta.get("TransferSyntaxUID") == pydicom.uid.DeflatedExplicitVRLittleEndian:
         return None
     implicit, little = ds.original_encoding
     if implicit is None or little is None:
         return None
+    size = path.stat().st_size
     with path.open("rb") as fh:
         if how == "meta":
             fh.seek(132)
@@ -129,10 +168,13 @@ def parsed_end(path: Path, how: str, ds: Dataset) -> int | None:
         end = fh.tell()
         for elem in data_element_generator(fh, implicit, little, defer_size=256):
             if isinstance(elem, RawDataElement) and elem.length != _UNDEFINED_LENGTH:
+                if elem.value_tell + elem.length > size:
+                    return ParsedExtent(end, size, _tag_name(elem.tag), elem.value_tell,
+                                        elem.length)
                 end = elem.value_tell + elem.length
             else:
                 end = fh.tell()
-    return end
+    return ParsedExtent(end, size)
 
 
 def _vr(raw: RawDataElement) -> str | None:
@@ -198,8 +240,8 @@ def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
         )
     if truncated:
         raise DicomInputError(
-            f"file is truncated (element {truncated} is shorter than its declared length); "
-            "copy or re-export the complete file",
+            f"file is truncated (element {truncated} is shorter than its declared length; "
+            f"the file ends at byte {path.stat().st_size}); copy or re-export the complete file",
             path=path,
         )
     if len(ds) == 0:
@@ -208,13 +250,9 @@ def read_header(path: Path, how: str) -> tuple[Dataset, list[Finding]]:
             "complete file",
             path=path,
         )
-    size = path.stat().st_size
-    if end is not None and end != size:
-        raise DicomInputError(
-            f"file is truncated or corrupt (its last complete element ends at byte {end} of "
-            f"{size}); copy or re-export the complete file",
-            path=path,
-        )
+    problem = None if end is None else end.problem()
+    if problem:
+        raise DicomInputError(f"{problem}; copy or re-export the complete file", path=path)
     return ds, findings
 
 

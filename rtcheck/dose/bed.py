@@ -165,6 +165,9 @@ class AlphaBetaTable:
 
     default_gy: float = DEFAULT_ALPHA_BETA_GY
     by_structure: Mapping[str, float] = field(default_factory=dict)
+    #: the structure names as given (case-folded name → name), for messages
+    given_names: Mapping[str, str] = field(init=False, repr=False, compare=False,
+                                           default_factory=dict)
 
     def __post_init__(self) -> None:
         values = [self.default_gy, *self.by_structure.values()]
@@ -172,6 +175,7 @@ class AlphaBetaTable:
             if not (v > 0 and np.isfinite(v)):
                 raise ValueError(f"alpha/beta must be a positive number of Gy, got {v}")
         folded = {k.casefold(): float(v) for k, v in self.by_structure.items()}
+        object.__setattr__(self, "given_names", {k.casefold(): k for k in self.by_structure})
         object.__setattr__(self, "by_structure", folded)
 
     def for_structure(self, name: str) -> float:

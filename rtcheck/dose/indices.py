@@ -264,83 +264,80 @@ def _d2cm(grid: DoseGrid, ptv: StackGeometry, body: StackGeometry | None,
     return None, None
 
 
-def compute_indices(
-    grid: DoseGrid,
-    ptv: Structure,
-    prescription_gy: float,
-    *,
-    ptv_dvh: CumulativeDVH | None = None,
-    body: Structure | None = None,
-    coverage_levels_percent: tuple[float, ...] = (100.0,),
-    max_points: int = 4_000_000,
-    max_step_mm: float = 1.0,
-) -> PlanIndices:
-    """Every index of :data:`DEFINITIONS` for one target (see the module docstring)."""
-    if not prescription_gy > 0:
-        raise ValueError("the prescription dose must be positive")
-    findings: list[Finding] = []
-    keys = ("rtog_ci", "paddick_ci", "paddick_gi", "r50", "d2cm", "hi_icru83")
-    if not ptv.contours:
-        empty = tuple(IndexResult(k, None, "", MetricStatus.NOT_EVALUATED,
-                                  "the target has no contours") for k in keys)
-        return PlanIndices(ptv.name, prescription_gy, 0.0, None, empty)
-    geom = stack_geometry(ptv)
-    if not inside_grid(grid, geom):  # see rtcheck.dose.index_guards
-        why = ("the target extends beyond the dose grid: its indices are unknown; extend the "
-               "dose grid")
-        return PlanIndices(ptv.name, prescription_gy, 0.0, None, tuple(
-            IndexResult(k, None, "", MetricStatus.NOT_EVALUATED, why) for k in keys),
-            (Finding("INDEX_TARGET_OUTSIDE_GRID", Severity.ERROR, why, subject=ptv.name),))
-    body_geom = stack_geometry(body) if body is not None and body.contours else None
-    counts, ptv_doses, h = _count(grid, geom, body_geom, prescription_gy, max_points, max_step_mm)
-    tv, tv_piv, piv, piv50 = counts["tv"], counts["tv_piv"], counts["piv"], counts["piv50"]
-    curve = ptv_dvh
-    if curve is None and ptv_doses.size:
-        curve = CumulativeDVH.from_samples(ptv_doses, np.full(ptv_doses.size, h**3 / 1000.0))
-    dmax = grid.max_dose_gy
-    res: list[IndexResult] = []
+_HEADLINE_KEYS = ("rtog_ci", "paddick_ci", "paddick_gi", "r50", "d2cm", "hi_icru83")
 
-    def ratio(key: str, num: float, den: float, why: str) -> None:
-        if den > 0:
-            res.append(IndexResult(key, num / den, ""))
-        else:
-            res.append(IndexResult(key, None, "", MetricStatus.NOT_EVALUATED, why))
 
-    for level in coverage_levels_percent:
+def _all_not_evaluated(ptv: Structure, prescription_gy: float, why: str,
+                       findings: tuple[Finding, ...] = ()) -> PlanIndices:
+    """The indices of a target that cannot be evaluated at all: every one NOT EVALUATED."""
+    return PlanIndices(ptv.name, prescription_gy, 0.0, None, tuple(
+        IndexResult(k, None, "", MetricStatus.NOT_EVALUATED, why) for k in _HEADLINE_KEYS),
+        findings)
+
+
+def _ratio(key: str, num: float, den: float, why: str) -> IndexResult:
+    """``num / den``, or NOT EVALUATED with ``why`` when ``den`` is not positive."""
+    if den > 0:
+        return IndexResult(key, num / den, "")
+    return IndexResult(key, None, "", MetricStatus.NOT_EVALUATED, why)
+
+
+def _coverage(curve: CumulativeDVH | None, levels_percent: tuple[float, ...],
+              prescription_gy: float) -> list[IndexResult]:
+    """Target coverage (% of TV) by each isodose level (% of Rx)."""
+    out = []
+    for level in levels_percent:
         key = f"coverage_{level:g}"
         if curve is None:
-            res.append(IndexResult(key, None, "%", MetricStatus.NOT_EVALUATED, "no target DVH"))
+            out.append(IndexResult(key, None, "%", MetricStatus.NOT_EVALUATED, "no target DVH"))
         else:
-            res.append(IndexResult(key, curve.volume_at_dose_percent(level / 100 * prescription_gy),
+            out.append(IndexResult(key, curve.volume_at_dose_percent(level / 100 * prescription_gy),
                                    "%"))
-    res.append(IndexResult("rx_isodose", 100.0 * prescription_gy / dmax if dmax > 0 else None, "%",
-                           MetricStatus.EVALUATED if dmax > 0 else MetricStatus.NOT_EVALUATED,
-                           "" if dmax > 0 else "the dose grid is all zero"))
-    ratio("rtog_ci", piv, tv, "the target volume is zero")
-    ratio("paddick_ci", tv_piv**2, tv * piv, "no prescription isodose volume (PIV = 0)")
-    ratio("paddick_gi", piv50, piv, "no prescription isodose volume (PIV = 0)")
-    ratio("r50", piv50, tv, "the target volume is zero")
-    d2cm, dist = _d2cm(grid, geom, body_geom)
+    return out
+
+
+def _volume_ratios(counts: dict[str, float], dmax: float,
+                   prescription_gy: float) -> list[IndexResult]:
+    """The Rx isodose level and the conformity and gradient ratios of the lattice volumes."""
+    tv, tv_piv, piv, piv50 = counts["tv"], counts["tv_piv"], counts["piv"], counts["piv50"]
+    return [
+        IndexResult("rx_isodose", 100.0 * prescription_gy / dmax if dmax > 0 else None, "%",
+                    MetricStatus.EVALUATED if dmax > 0 else MetricStatus.NOT_EVALUATED,
+                    "" if dmax > 0 else "the dose grid is all zero"),
+        _ratio("rtog_ci", piv, tv, "the target volume is zero"),
+        _ratio("paddick_ci", tv_piv**2, tv * piv, "no prescription isodose volume (PIV = 0)"),
+        _ratio("paddick_gi", piv50, piv, "no prescription isodose volume (PIV = 0)"),
+        _ratio("r50", piv50, tv, "the target volume is zero"),
+    ]
+
+
+def _d2cm_results(d2cm: float | None, dist: float | None,
+                  prescription_gy: float) -> list[IndexResult]:
+    """D2cm in % of Rx and in Gy (NOT EVALUATED when no voxel is 2 cm from the PTV)."""
     if d2cm is None:
         why = "no dose voxel is 2 cm or more from the PTV (the dose grid is too small)"
-        res.append(IndexResult("d2cm", None, "% of Rx", MetricStatus.NOT_EVALUATED, why))
-        res.append(IndexResult("d2cm_gy", None, "Gy", MetricStatus.NOT_EVALUATED, why))
-    else:
-        at = f"voxel {dist:.1f} mm from the PTV"
-        res.append(IndexResult("d2cm", 100.0 * d2cm / prescription_gy, "% of Rx", message=at))
-        res.append(IndexResult("d2cm_gy", d2cm, "Gy", message=at))
+        return [IndexResult("d2cm", None, "% of Rx", MetricStatus.NOT_EVALUATED, why),
+                IndexResult("d2cm_gy", None, "Gy", MetricStatus.NOT_EVALUATED, why)]
+    at = f"voxel {dist:.1f} mm from the PTV"
+    return [IndexResult("d2cm", 100.0 * d2cm / prescription_gy, "% of Rx", message=at),
+            IndexResult("d2cm_gy", d2cm, "Gy", message=at)]
+
+
+def _homogeneity(curve: CumulativeDVH | None) -> IndexResult:
+    """The ICRU 83 homogeneity index (D2% − D98%) / D50% of the target DVH."""
     if curve is None or curve.dose_at_percent_gy(50.0) <= 0:
-        res.append(IndexResult("hi_icru83", None, "", MetricStatus.NOT_EVALUATED,
-                               "no target DVH or D50% = 0"))
-    else:
-        hi = (curve.dose_at_percent_gy(2.0) - curve.dose_at_percent_gy(98.0)) / \
-            curve.dose_at_percent_gy(50.0)
-        res.append(IndexResult("hi_icru83", hi, ""))
-    for key, value in (("tv_cc", tv), ("piv_cc", piv), ("piv50_cc", piv50), ("tv_piv_cc", tv_piv)):
-        res.append(IndexResult(key, value, "cc"))
-    cut = truncated_indices(grid, body_geom, prescription_gy, d2cm)
-    res = [IndexResult(r.key, None, r.unit, MetricStatus.NOT_EVALUATED, cut[r.key])
-           if r.key in cut else r for r in res]
+        return IndexResult("hi_icru83", None, "", MetricStatus.NOT_EVALUATED,
+                           "no target DVH or D50% = 0")
+    hi = (curve.dose_at_percent_gy(2.0) - curve.dose_at_percent_gy(98.0)) / \
+        curve.dose_at_percent_gy(50.0)
+    return IndexResult("hi_icru83", hi, "")
+
+
+def _findings(grid: DoseGrid, ptv: Structure, geom: StackGeometry, tv: float,
+              cut: dict[str, str], body: Structure | None,
+              body_geom: StackGeometry | None) -> list[Finding]:
+    """Warnings on the computed indices: truncated isodoses, grid, target volume, body."""
+    findings: list[Finding] = []
     if cut:
         findings.append(Finding("INDEX_ISODOSE_OUTSIDE_GRID", Severity.WARNING,
                                 "; ".join(sorted(set(cut.values()))), subject=ptv.name))
@@ -355,6 +352,67 @@ def compute_indices(
         findings.append(Finding("INDEX_BODY_EMPTY", Severity.WARNING,
                                 f"{body.name} has no contours: PIV counted over the whole grid",
                                 subject=ptv.name))
+    return findings
+
+
+def compute_indices(
+    grid: DoseGrid,
+    ptv: Structure,
+    prescription_gy: float,
+    *,
+    ptv_dvh: CumulativeDVH | None = None,
+    body: Structure | None = None,
+    coverage_levels_percent: tuple[float, ...] = (100.0,),
+    max_points: int = 4_000_000,
+    max_step_mm: float = 1.0,
+) -> PlanIndices:
+    """Every index of :data:`DEFINITIONS` for one target (see the module docstring).
+
+    Parameters
+    ----------
+    grid
+        The total dose.
+    ptv
+        The target.
+    prescription_gy
+        The prescription dose (Gy, > 0).
+    ptv_dvh
+        The target's DVH for coverage and homogeneity (default: from the lattice).
+    body
+        The body contour: PIV and D2cm are counted inside it.
+    coverage_levels_percent
+        Isodose levels (% of Rx) whose target coverage is reported.
+    max_points, max_step_mm
+        Size and finest step of the counting lattice.
+
+    Returns
+    -------
+    PlanIndices
+        Every index, NOT EVALUATED with the reason when it cannot be computed.
+    """
+    if not prescription_gy > 0:
+        raise ValueError("the prescription dose must be positive")
+    if not ptv.contours:
+        return _all_not_evaluated(ptv, prescription_gy, "the target has no contours")
+    geom = stack_geometry(ptv)
+    if not inside_grid(grid, geom):  # see rtcheck.dose.index_guards
+        why = ("the target extends beyond the dose grid: its indices are unknown; extend the "
+               "dose grid")
+        return _all_not_evaluated(ptv, prescription_gy, why, (
+            Finding("INDEX_TARGET_OUTSIDE_GRID", Severity.ERROR, why, subject=ptv.name),))
+    body_geom = stack_geometry(body) if body is not None and body.contours else None
+    counts, ptv_doses, h = _count(grid, geom, body_geom, prescription_gy, max_points, max_step_mm)
+    curve = ptv_dvh
+    if curve is None and ptv_doses.size:
+        curve = CumulativeDVH.from_samples(ptv_doses, np.full(ptv_doses.size, h**3 / 1000.0))
+    d2cm, dist = _d2cm(grid, geom, body_geom)
+    res = [*_coverage(curve, coverage_levels_percent, prescription_gy),
+           *_volume_ratios(counts, grid.max_dose_gy, prescription_gy),
+           *_d2cm_results(d2cm, dist, prescription_gy), _homogeneity(curve),
+           *(IndexResult(f"{k}_cc", counts[k], "cc") for k in ("tv", "piv", "piv50", "tv_piv"))]
+    cut = truncated_indices(grid, body_geom, prescription_gy, d2cm)
+    res = [IndexResult(r.key, None, r.unit, MetricStatus.NOT_EVALUATED, cut[r.key])
+           if r.key in cut else r for r in res]
+    findings = _findings(grid, ptv, geom, counts["tv"], cut, body, body_geom)
     restricted = body.name if body is not None and body_geom is not None else None
-    return PlanIndices(ptv.name, prescription_gy, h, restricted,
-                       tuple(res), tuple(findings))
+    return PlanIndices(ptv.name, prescription_gy, h, restricted, tuple(res), tuple(findings))

@@ -238,6 +238,73 @@ def _outside_finding(name: str, outside_cc: float, volume_cc: float) -> Finding:
         "flagged: extend the dose calculation volume", subject=name)
 
 
+@dataclass(frozen=True)
+class _InGrid:
+    """The dose samples of a structure's slabs that lie in the grid, and what was learnt."""
+
+    dose: FloatArray  #: Gy, descending
+    weight: FloatArray  #: cc, one per dose sample
+    outside_mm3: float = 0.0
+    dmin: float = math.inf
+    dmax: float = -math.inf
+    extra_volume_cc: float = 0.0  #: strip-integrated minus shoelace volume (crossing contours)
+    findings: tuple[Finding, ...] = ()
+
+
+def _geometry(structure: Structure, grid: DoseGrid, settings: DvhSettings,
+              default_plane_spacing_mm: float | None) -> StackGeometry:
+    """The structure's stack of prisms, with the single-plane slab thickness resolved."""
+    spacing = settings.default_plane_spacing_mm or default_plane_spacing_mm
+    if spacing is None:
+        spacing = grid.spacing_mm[2] if grid.z_mm.size > 1 else 3.0
+    return stack_geometry(structure, settings.end_cap, settings.gap_factor, spacing)
+
+
+def _crossing(name: str, slabs: list[PlaneSlab], pl: _Planes,
+              area: FloatArray) -> tuple[float, tuple[Finding, ...]]:
+    """Volume (cc) added where crossing contours got their strip area, and the finding."""
+    crossing = np.flatnonzero(area != pl.area)
+    if not crossing.size:
+        return 0.0, ()
+    extra_mm3 = np.sum((area - pl.area)[crossing] * (pl.hi - pl.lo)[crossing])
+    return float(extra_mm3) / 1000.0, (
+        _crossing_finding(name, [slabs[i].z_mm for i in crossing]),)
+
+
+def _sample_slabs(name: str, geometry: StackGeometry, slabs: list[PlaneSlab],
+                  sampler: GridSampler, settings: DvhSettings, h: float) -> _InGrid:
+    """Sample the slabs with volume, look the dose up and find its exact extremes."""
+    pl = _Planes.of(slabs)
+    x, y, z, w, area = _volume_points(
+        pl, (geometry.extent_mm[0], geometry.extent_mm[2]), h, settings.min_plane_samples)
+    extra_cc, findings = _crossing(name, slabs, pl, area)
+    inside = sampler.inside_xy(x, y) & sampler.inside_z(z)
+    outside_mm3 = float(w[~inside].sum())
+    dose = sampler.trilinear(x[inside], y[inside], z[inside])
+    weight = w[inside] / 1000.0
+    if not dose.size:
+        return _InGrid(dose, weight, outside_mm3, extra_volume_cc=extra_cc, findings=findings)
+    order = np.argsort(-dose)  # descending dose: cheap for CumulativeDVH to sort
+    dose, weight = dose[order], weight[order]
+    in_plane = [d for d in sampler.grid.spacing_mm[:2] if d > 0]
+    step = settings.edge_step_fraction * (min(in_plane) if in_plane else 1.0)
+    dmin, dmax = slab_extremes(pl.edges, pl.lo, pl.hi, geometry.extent_mm, sampler,
+                               float(dose[-1]), float(dose[0]), step)
+    return _InGrid(dose, weight, outside_mm3, dmin, dmax, extra_cc, findings)
+
+
+def _volume_findings(name: str, volume_cc: float, outside_cc: float) -> list[Finding]:
+    """``STRUCTURE_ZERO_VOLUME`` or ``STRUCTURE_OUTSIDE_DOSE_GRID`` when they apply."""
+    if volume_cc <= 0:
+        return [Finding(
+            "STRUCTURE_ZERO_VOLUME", Severity.ERROR,
+            "the contours enclose no volume (degenerate contours, or a single plane without "
+            "end caps): no DVH", subject=name)]
+    if outside_cc > 1e-9 * volume_cc:
+        return [_outside_finding(name, outside_cc, volume_cc)]
+    return []
+
+
 def sample_structure(
     structure: Structure,
     grid: DoseGrid,
@@ -271,57 +338,25 @@ def sample_structure(
     if not structure.contours:
         raise ValueError(f"structure {structure.name!r} has no contours to sample")
     if geometry is None:
-        spacing = settings.default_plane_spacing_mm or default_plane_spacing_mm
-        if spacing is None:
-            spacing = grid.spacing_mm[2] if grid.z_mm.size > 1 else 3.0
-        geometry = stack_geometry(structure, settings.end_cap, settings.gap_factor, spacing)
-    findings = list(geometry.findings)
-    volume_cc = geometry.volume_cc
-    h = settings.sample_step_mm(volume_cc)
+        geometry = _geometry(structure, grid, settings, default_plane_spacing_mm)
+    h = settings.sample_step_mm(geometry.volume_cc)
     sampler = GridSampler(grid)
     slabs = [s for s in geometry.slabs
              if s.thickness_mm > 0 and any(p.shape[0] >= 3 for p in s.polygons)]
-    dose, weight = np.zeros(0), np.zeros(0)
-    outside_mm3 = 0.0
-    dmin, dmax = math.inf, -math.inf
-    if slabs:
-        pl = _Planes.of(slabs)
-        x, y, z, w, area = _volume_points(
-            pl, (geometry.extent_mm[0], geometry.extent_mm[2]), h, settings.min_plane_samples)
-        crossing = np.flatnonzero(area != pl.area)
-        if crossing.size:
-            extra_mm3 = np.sum((area - pl.area)[crossing] * (pl.hi - pl.lo)[crossing])
-            volume_cc += float(extra_mm3) / 1000.0
-            findings.append(_crossing_finding(structure.name, [slabs[i].z_mm for i in crossing]))
-        inside = sampler.inside_xy(x, y) & sampler.inside_z(z)
-        outside_mm3 = float(w[~inside].sum())
-        dose = sampler.trilinear(x[inside], y[inside], z[inside])
-        weight = w[inside] / 1000.0
-        if dose.size:
-            order = np.argsort(-dose)  # descending dose: cheap for CumulativeDVH to sort
-            dose, weight = dose[order], weight[order]
-            in_plane = [d for d in grid.spacing_mm[:2] if d > 0]
-            step = settings.edge_step_fraction * (min(in_plane) if in_plane else 1.0)
-            dmin, dmax = slab_extremes(pl.edges, pl.lo, pl.hi, geometry.extent_mm, sampler,
-                                       float(dose[-1]), float(dose[0]), step)
-    in_grid = float(weight.sum())
-    outside_cc = outside_mm3 / 1000.0
-    if volume_cc <= 0:
-        findings.append(Finding(
-            "STRUCTURE_ZERO_VOLUME", Severity.ERROR,
-            "the contours enclose no volume (degenerate contours, or a single plane without "
-            "end caps): no DVH", subject=structure.name))
-    elif outside_cc > 1e-9 * volume_cc:
-        findings.append(_outside_finding(structure.name, outside_cc, volume_cc))
-    has_dose = dose.size > 0
+    got = (_sample_slabs(structure.name, geometry, slabs, sampler, settings, h) if slabs
+           else _InGrid(np.zeros(0), np.zeros(0)))
+    volume_cc = geometry.volume_cc + got.extra_volume_cc
+    outside_cc = got.outside_mm3 / 1000.0
+    has_dose = got.dose.size > 0
     return StructureSamples(
-        dose_gy=dose,
-        weight_cc=weight,
+        dose_gy=got.dose,
+        weight_cc=got.weight,
         volume_cc=volume_cc,
-        in_grid_volume_cc=in_grid,
+        in_grid_volume_cc=float(got.weight.sum()),
         outside_volume_cc=outside_cc,
         step_mm=h,
-        dmin_gy=dmin if has_dose else None,
-        dmax_gy=dmax if has_dose else None,
-        findings=tuple(findings),
+        dmin_gy=got.dmin if has_dose else None,
+        dmax_gy=got.dmax if has_dose else None,
+        findings=(*geometry.findings, *got.findings,
+                  *_volume_findings(structure.name, volume_cc, outside_cc)),
     )

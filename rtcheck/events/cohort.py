@@ -133,7 +133,7 @@ def analyse(cohort: Cohort, config: AnalysisConfig | None = None) -> CohortResul
         results = [e for p in patients for e in p.endpoints if e.endpoint == name]
         if not results:
             findings.append(Finding("ENDPOINT_NOT_EVALUABLE", Severity.WARNING,
-                                    f"no patient can be evaluated for {name}", subject=name))
+                                    "no patient can be evaluated for this endpoint", subject=name))
             continue
         km.append(kaplan_meier(name, results))
         if names and name in COX_ENDPOINTS:

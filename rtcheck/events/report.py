@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -21,13 +22,34 @@ from rtcheck.events.cohort import CohortResult, PatientResult
 from rtcheck.events.endpoints import ENDPOINTS
 from rtcheck.events.psa import WEEK12_TARGET_DAY, WEEK12_WINDOW_DAYS
 from rtcheck.events.schema import DAYS_PER_MONTH
-from rtcheck.findings import Severity
+from rtcheck.findings import Finding, Severity
 
 CSV_COLUMNS = ("patient_id", "endpoint", "start_date", "start_basis", "end_date",
                "duration_days", "duration_months", "event_observed", "deciding_event",
                "warnings")
 _SHORT = {"nest_fs": "NEST-FS", "cpfs": "cPFS", "css": "CSS", "os": "OS",
           "psa_progression": "PSA-prog", "late_toxicity_g2": "LateTox>=2"}
+
+
+def finding_lines(findings: Iterable[Finding], min_severity: Severity = Severity.INFO
+                  ) -> list[str]:
+    """One line per distinct finding at or above ``min_severity``, in first-seen order.
+
+    Findings with the same severity, code, message and file are one line: their subjects
+    are listed together and the count is appended, e.g. ``WARNING COX_NOT_ESTIMABLE
+    (nest_fs, cpfs, css, os): covariate age_years does not vary (4×)``.
+    """
+    order = [Severity.INFO, Severity.WARNING, Severity.ERROR]
+    groups: dict[tuple[Severity, str, str, str | None], list[str | None]] = {}
+    for f in findings:
+        if order.index(f.severity) >= order.index(min_severity):
+            groups.setdefault((f.severity, f.code, f.message, f.path), []).append(f.subject)
+    lines = []
+    for (severity, code, message, path), subjects in groups.items():
+        named = ", ".join(dict.fromkeys(s for s in subjects if s))
+        line = str(Finding(code, severity, message, path, named or None))
+        lines.append(line if len(subjects) == 1 else f"{line} ({len(subjects)}×)")
+    return lines
 
 
 def _plain(obj: Any) -> Any:
@@ -175,7 +197,7 @@ def to_text(result: CohortResult) -> str:
                       "; ".join(f"{c.name} {c.status}: {c.detail}"
                                 for c in p.eligibility.criteria)] for p in result.patients])
     if result.findings:
-        lines += ["", "Findings"] + [f"  {f}" for f in result.findings]
+        lines += ["", "Findings"] + [f"  {line}" for line in finding_lines(result.findings)]
     return "\n".join(lines) + "\n"
 
 

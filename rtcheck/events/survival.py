@@ -126,7 +126,7 @@ def _fit_cox(endpoint: str, model: str, frame: pd.DataFrame, findings: list[Find
     names = [c for c in frame.columns if c not in ("duration_months", "event_observed")]
     if events < 2:
         findings.append(Finding("COX_NOT_ESTIMABLE", Severity.WARNING,
-                                f"{endpoint} {model} ({', '.join(names)}): {events} event(s); "
+                                f"{model} model ({', '.join(names)}): {events} event(s); "
                                 "at least 2 are needed", subject=endpoint))
         return []
     cph = CoxPHFitter()
@@ -136,7 +136,7 @@ def _fit_cox(endpoint: str, model: str, frame: pd.DataFrame, findings: list[Find
             cph.fit(frame, duration_col="duration_months", event_col="event_observed")
     except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError) as exc:
         findings.append(Finding("COX_NOT_CONVERGED", Severity.WARNING,
-                                f"{endpoint} {model} ({', '.join(names)}) did not converge: "
+                                f"{model} model ({', '.join(names)}) did not converge: "
                                 f"{str(exc).splitlines()[0][:160]}", subject=endpoint))
         return []
     s = cph.summary
@@ -173,7 +173,7 @@ def cox_models(endpoint: str, results: Sequence[EndpointResult],
         sub = frame[["duration_months", "event_observed", name]].dropna()
         if sub[name].nunique() < 2:
             findings.append(Finding("COX_NOT_ESTIMABLE", Severity.WARNING,
-                                    f"{endpoint}: covariate {name} does not vary",
+                                    f"covariate {name} does not vary",
                                     subject=endpoint))
             continue
         out += _fit_cox(endpoint, "univariate", sub, findings)
@@ -181,7 +181,7 @@ def cox_models(endpoint: str, results: Sequence[EndpointResult],
         full = frame.dropna()
         if len(full) < len(frame):
             findings.append(Finding("COX_MISSING_COVARIATE", Severity.WARNING,
-                                    f"{endpoint} multivariate: {len(frame) - len(full)} "
+                                    f"multivariate model: {len(frame) - len(full)} "
                                     "patient(s) without every covariate were left out",
                                     subject=endpoint))
         out += _fit_cox(endpoint, "multivariate", full, findings)

@@ -54,86 +54,134 @@ def _where(e: Event) -> str:
     return f"row {e.row}" if e.source == "events" else "RT record"
 
 
-def _check_patient(p: PatientEvents, cutoff: date, path: str,
-                   problems: list[str], findings: list[Finding]) -> None:
-    pid = p.patient_id
-    regs = p.of(Registration)
+def _registration_problems(p: PatientEvents) -> list[str]:
+    """Exactly one registration, and no clinical event before it."""
+    pid, regs = p.patient_id, p.of(Registration)
     if not regs:
-        problems.append(problem(pid, None, "event_type",
-                                "no 'registration' row; add the date of registration/consent"))
-    elif len(regs) > 1:
+        return [problem(pid, None, "event_type",
+                        "no 'registration' row; add the date of registration/consent")]
+    out = []
+    if len(regs) > 1:
         rows = ", ".join(str(r.row) for r in regs)
-        problems.append(problem(pid, regs[1].row, "event_type",
-                                f"{len(regs)} registration rows (rows {rows}); keep one"))
-    if regs:
-        reg = regs[0].event_date
-        for e in p.events:
-            if e.event_date < reg and not isinstance(e, _MAY_PRECEDE_REGISTRATION):
-                problems.append(problem(pid, e.row, "date",
-                                        f"{e.label} on {e.event_date} is before registration "
-                                        f"({reg}); correct the date or the registration"))
-    deaths = p.of(Death)
+        out.append(problem(pid, regs[1].row, "event_type",
+                           f"{len(regs)} registration rows (rows {rows}); keep one"))
+    reg = regs[0].event_date
+    for e in p.events:
+        if e.event_date < reg and not isinstance(e, _MAY_PRECEDE_REGISTRATION):
+            out.append(problem(pid, e.row, "date",
+                               f"{e.label} on {e.event_date} is before registration "
+                               f"({reg}); correct the date or the registration"))
+    return out
+
+
+def _death_problems(p: PatientEvents) -> list[str]:
+    """At most one death, and no event after it."""
+    pid, deaths = p.patient_id, p.of(Death)
+    out = []
     if len(deaths) > 1:
-        problems.append(problem(pid, deaths[1].row, "event_type",
-                                f"{len(deaths)} death rows; keep one"))
+        out.append(problem(pid, deaths[1].row, "event_type",
+                           f"{len(deaths)} death rows; keep one"))
     if deaths:
         death = deaths[0]
         for e in p.events:
             if e.event_date > death.event_date:
-                problems.append(problem(pid, e.row, "date",
-                                        f"death on {death.event_date} (row {death.row}) is "
-                                        f"followed by a {e.label} on {e.event_date} "
-                                        f"({_where(e)}); correct the dates"))
-    start = treatment_start(p)
+                out.append(problem(pid, e.row, "date",
+                                   f"death on {death.event_date} (row {death.row}) is "
+                                   f"followed by a {e.label} on {e.event_date} "
+                                   f"({_where(e)}); correct the dates"))
+    return out
+
+
+def _start_checks(p: PatientEvents, cutoff: date, path: str
+                  ) -> tuple[list[str], list[Finding]]:
+    """A start of follow-up, before the cut-off and any NEST; progressions at or before it."""
+    pid, start = p.patient_id, treatment_start(p)
     if start is None:
-        problems.append(problem(pid, None, "event_type",
-                                "start date missing: no course-1 'rt_end'/'rt_fraction' or "
-                                "'metastasectomy' row; add the last day of treatment"))
-    else:
-        if cutoff < start.start_date:
-            problems.append(problem(pid, None, "cutoff",
-                                    f"the cut-off {cutoff} is before the start "
-                                    f"{start.start_date}; choose a later cut-off"))
-        for nest in p.of(NestStart):
-            if nest.event_date < start.start_date:
-                problems.append(problem(pid, nest.row, "date",
-                                        f"NEST on {nest.event_date} is before the start of "
-                                        f"follow-up {start.start_date}; correct the date"))
-        for prog in p.of(ClinicalProgression):
-            if prog.event_date <= start.start_date:
-                findings.append(Finding(
-                    "PROGRESSION_BEFORE_START", Severity.WARNING,
-                    f"progression on {prog.event_date} (row {prog.row}) is on or before the "
-                    f"start {start.start_date}: taken as the qualifying progression, "
-                    "not a cPFS event", path=path, subject=pid))
+        return [problem(pid, None, "event_type",
+                        "start date missing: no course-1 'rt_end'/'rt_fraction' or "
+                        "'metastasectomy' row; add the last day of treatment")], []
+    problems, findings = [], []
+    if cutoff < start.start_date:
+        problems.append(problem(pid, None, "cutoff",
+                                f"the cut-off {cutoff} is before the start "
+                                f"{start.start_date}; choose a later cut-off"))
+    for nest in p.of(NestStart):
+        if nest.event_date < start.start_date:
+            problems.append(problem(pid, nest.row, "date",
+                                    f"NEST on {nest.event_date} is before the start of "
+                                    f"follow-up {start.start_date}; correct the date"))
+    for prog in p.of(ClinicalProgression):
+        if prog.event_date <= start.start_date:
+            findings.append(Finding(
+                "PROGRESSION_BEFORE_START", Severity.WARNING,
+                f"progression on {prog.event_date} (row {prog.row}) is on or before the "
+                f"start {start.start_date}: taken as the qualifying progression, "
+                "not a cPFS event", path=path, subject=pid))
+    return problems, findings
+
+
+def _value_conflicts(p: PatientEvents) -> list[str]:
+    """Two different PSA values on one day, or one covariate with different values."""
+    pid, out = p.patient_id, []
     by_day: dict[date, list[PsaValue]] = defaultdict(list)
     for psa in p.of(PsaValue):
         by_day[psa.event_date].append(psa)
     for day, values in by_day.items():
         if len({v.psa_ng_ml for v in values}) > 1:
             shown = ", ".join(f"{v.psa_ng_ml:g} (row {v.row})" for v in values)
-            problems.append(problem(pid, values[1].row, "value",
-                                    f"different PSA values on {day}: {shown}; keep one"))
+            out.append(problem(pid, values[1].row, "value",
+                               f"different PSA values on {day}: {shown}; keep one"))
     names: dict[str, list[Covariate]] = defaultdict(list)
     for cov in p.covariates:
         names[cov.name].append(cov)
     for name, covs in names.items():
         if len({c.value for c in covs}) > 1:
             rows = ", ".join(str(c.row) for c in covs)
-            problems.append(problem(pid, covs[1].row, "value",
-                                    f"covariate {name} given {len(covs)} times with different "
-                                    f"values (rows {rows}); keep one"))
-    if not p.of(LastFollowUp) and not deaths:
-        findings.append(Finding(
+            out.append(problem(pid, covs[1].row, "value",
+                               f"covariate {name} given {len(covs)} times with different "
+                               f"values (rows {rows}); keep one"))
+    return out
+
+
+def _follow_up_findings(p: PatientEvents, cutoff: date, path: str) -> list[Finding]:
+    """``NO_LAST_FOLLOWUP`` and ``EVENTS_AFTER_CUTOFF`` notes."""
+    pid, out = p.patient_id, []
+    if not p.of(LastFollowUp) and not p.of(Death):
+        out.append(Finding(
             "NO_LAST_FOLLOWUP", Severity.WARNING,
             "no 'last_followup' row: censoring uses the latest dated event of the patient",
             path=path, subject=pid))
     later = [e for e in p.events if e.event_date > cutoff]
     if later:
-        findings.append(Finding(
+        out.append(Finding(
             "EVENTS_AFTER_CUTOFF", Severity.INFO,
             f"{len(later)} event(s) after the cut-off {cutoff} were not used for endpoints "
             "(the patient is censored at the cut-off)", path=path, subject=pid))
+    return out
+
+
+def _check_patient(p: PatientEvents, cutoff: date, path: str,
+                   problems: list[str], findings: list[Finding]) -> None:
+    """Append the problems (errors) and findings of one patient's events, in row-check order.
+
+    Parameters
+    ----------
+    p
+        The patient's events.
+    cutoff
+        The analysis cut-off.
+    path
+        The event file, for the findings.
+    problems, findings
+        Lists to extend.
+    """
+    problems += _registration_problems(p)
+    problems += _death_problems(p)
+    start_problems, start_findings = _start_checks(p, cutoff, path)
+    problems += start_problems
+    problems += _value_conflicts(p)
+    findings += start_findings
+    findings += _follow_up_findings(p, cutoff, path)
 
 
 def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Event] = (),

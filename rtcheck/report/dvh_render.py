@@ -121,6 +121,7 @@ def render_text(report: DvhReport) -> str:
             *(f for s in c.structures if s.tps for f in s.tps.findings),
             *(f for i in c.indices for f in i.findings),
         ]
+        notes = list(dict.fromkeys(notes))  # the same finding from two sources, once
         reasons = [
             f"{s.name} {m.spec.raw}: {m.message}"
             for s in c.structures

@@ -86,10 +86,12 @@ class StructureReport:
 class CaseReport:
     ev: CaseEvaluation
     structures: tuple[StructureReport, ...]
+    folder: str = ""  #: where the case's plan, structure and dose files are
 
     @property
     def label(self) -> str:
-        return self.ev.label
+        """The case as the text report names it: its label and its folder."""
+        return f"{self.ev.label}  [{self.folder}]" if self.folder else self.ev.label
 
     @property
     def prescription_gy(self) -> float | None:
@@ -139,6 +141,33 @@ class DvhReport:
     @property
     def structures(self) -> tuple[StructureReport, ...]:
         return tuple(s for c in self.cases for s in c.structures)
+
+    def not_computed(self) -> tuple[str, ...]:
+        """What was asked for and is NOT EVALUATED, one entry per case or structure.
+
+        A structure without a complete DVH (not found, partly outside the dose grid,
+        empty, blocked...) has none of its numbers; a complete one lists its metrics
+        that are NOT EVALUATED; a case without a DVH, or an index target that does not
+        exist, is named too. Empty when every requested number was computed.
+        """
+        out: list[str] = []
+        for c in self.cases:
+            where = f"case {c.label}: " if len(self.cases) > 1 else ""
+            for f in c.findings:
+                if f.code == "DVH_NOT_COMPUTED":
+                    out.append(f"{where}no DVH ({f.code})")
+                elif f.code == "STRUCTURE_NOT_FOUND":
+                    out.append(f"{where}indices of target {f.subject!r} ({f.code})")
+            for s in c.structures:
+                if not s.complete:
+                    codes = sorted({f.code for f in s.findings if f.severity is Severity.ERROR}
+                                   | set(s.ev.blocked_by)) or [s.ev.state.value]
+                    out.append(f"{where}{s.name}: every number ({', '.join(codes)})")
+                    continue
+                missing = [m.spec.label for m in s.metrics if not m.evaluated]
+                if missing:
+                    out.append(f"{where}{s.name}: {', '.join(missing)}")
+        return tuple(out)
 
     def to_dict(self, curves: bool = False) -> dict[str, Any]:
         settings = {k: v.value if isinstance(v, Enum) else v
@@ -190,7 +219,8 @@ def build_dvh_report(
                          if c.structure_set is not None):
         raise InputError(f"none of the structures {', '.join(map(repr, names))} exists; "
                          f"available: {', '.join(available)}")
-    unknown = [n for n in alpha_beta.by_structure if n not in {a.casefold() for a in available}]
+    unknown = [alpha_beta.given_names.get(n, n) for n in alpha_beta.by_structure
+               if n not in {a.casefold() for a in available}]
     if unknown:  # a misspelt name would silently fall back to the default alpha/beta
         raise UsageError(f"--alpha-beta-for: no structure named {', '.join(map(repr, unknown))}; "
                          f"available: {', '.join(available)}")
@@ -202,7 +232,8 @@ def build_dvh_report(
     cases = []
     for c in result.cases:
         ev = evaluate_case(c, request, load_errors)
-        cases.append(CaseReport(ev, tuple(StructureReport(c.label, s) for s in ev.structures)))
+        cases.append(CaseReport(ev, tuple(StructureReport(c.label, s) for s in ev.structures),
+                                c.folder))
     return DvhReport(settings, dose_space, alpha_beta, specs, tuple(cases), result.findings)
 
 

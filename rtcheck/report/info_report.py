@@ -180,7 +180,8 @@ def render_text(result: LoadResult) -> str:
     for i, case in enumerate(result.cases, 1):
         lines.append("")
         lines.append(
-            f"case {i}: {case.label}  (frame of reference {case.frame_of_reference_uid or '?'})"
+            f"case {i}: {case.label}  [{case.folder or '?'}]  "
+            f"(frame of reference {case.frame_of_reference_uid or '?'})"
         )
         lines.extend(_plan_lines(case.plan) if case.plan else ["  plan      none"])
         lines.extend(_dose_lines(case.dose) if case.dose else ["  dose      none"])
