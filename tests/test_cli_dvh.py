@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,53 @@ def test_text_and_csv():
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["structure"] for r in rows] == ["Body", "GTV", "PTV", "SpinalCord", "Esophagus"]
     assert float(rows[2]["V100%[%]"]) == pytest.approx(float(rows[2]["V30Gy[%]"]))
+
+
+_TEXT_FINDING = re.compile(
+    r"^ *(?:INFO|WARNING|ERROR) (?P<code>[A-Z0-9_]+)(?: \((?P<subject>[^)]*)\))?: ", re.M)
+
+
+def _json_findings(doc: dict) -> list[dict]:
+    """Every finding of a ``dvh --format json`` document, wherever it is kept."""
+    return [*doc["findings"],
+            *(f for c in doc["cases"] for f in c["findings"]),
+            *(f for c in doc["cases"] for i in c["indices"] for f in i["findings"]),
+            *(f for s in doc["structures"] for f in s["findings"]),
+            *(f for s in doc["structures"] if s["tps_comparison"]
+              for f in s["tps_comparison"]["findings"])]
+
+
+@pytest.mark.parametrize("folder, args", [
+    ("spine_sbrt", ()),
+    ("spine_beam_doses", ()),  # a case finding (DOSE_BEAMS_SUMMED)
+    ("spine_grid_misses_oar", ()),  # an index finding (INDEX_ISODOSE_OUTSIDE_GRID)
+    ("spine_sbrt", ("--structure", "SpinalCord")),  # the index target has no row
+])
+def test_every_format_carries_every_finding(folder: str, args: tuple[str, ...]) -> None:
+    """Issue #8 item 7: DOSE_GRID_ABOVE_2MM, and every other finding of the text report,
+    is in the CSV findings column and in the JSON; a structure's findings are in its row."""
+    path = FIXTURES / folder
+    need(path)
+    out = {fmt: run(str(path), *args, "--format", fmt) for fmt in ("text", "csv", "json")}
+    for res in out.values():
+        assert res.exit_code in (0, 1), res.output  # 1: some number NOT EVALUATED
+    text = {(m["code"], m["subject"]) for m in _TEXT_FINDING.finditer(out["text"].stdout)}
+    assert text, out["text"].stdout
+    assert len(_TEXT_FINDING.findall(out["text"].stdout)) == len(text)  # each once
+    rows = {r["structure"]: r for r in csv.DictReader(io.StringIO(out["csv"].stdout))}
+    row_codes = {name: set(filter(None, r["findings"].split(";"))) for name, r in rows.items()}
+    doc = json.loads(out["json"].stdout)
+    assert text == {(f["code"], f["subject"]) for f in _json_findings(doc)}
+    assert {code for code, _ in text} == set().union(*row_codes.values())
+    for s in doc["structures"]:
+        assert {f["code"] for f in s["findings"]} <= row_codes[s["name"]], s["name"]
+    for code, subject in text:
+        if subject in rows:
+            assert code in row_codes[subject], (code, subject)
+    if folder == "spine_sbrt" and not args:
+        assert ("DOSE_GRID_ABOVE_2MM", "PTV") in text
+        assert row_codes["PTV"] == {"DOSE_GRID_ABOVE_2MM"}
+        assert [f["code"] for f in by_name(doc, "PTV")["findings"]] == ["DOSE_GRID_ABOVE_2MM"]
 
 
 def test_structure_set_and_dose_without_plan():
@@ -313,6 +361,32 @@ def test_structure_partly_outside_the_grid_is_not_evaluated():
     assert any(f.code == "STRUCTURE_OUTSIDE_DOSE_GRID" for f in part.findings)
     assert "NOT EVALUATED HalfOut Max[Gy]" in render_text(report)
     assert render_csv(report).splitlines()[2].startswith("mem,HalfOut,2,")
+
+
+def test_csv_keeps_the_findings_of_a_case_without_dvh() -> None:
+    """A case with structures but no dose has no structure row: one row carries its findings."""
+    from rtcheck.dicom.model import (
+        Case,
+        Contour,
+        DoseGrid,
+        DoseSummationType,
+        LoadResult,
+        Structure,
+        StructureSet,
+    )
+    from rtcheck.report.dvh_report import build_dvh_report, render_csv
+
+    ax = np.arange(0.0, 20.1, 2.0)
+    grid = DoseGrid(ax, ax, ax, np.full((ax.size,) * 3, 10.0), "PHYSICAL",
+                    DoseSummationType.PLAN, "1.2", "1.2.3")
+    square = np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 15.0], [5.0, 15.0]])
+    box = Structure(1, "Box", "ORGAN", contours=tuple(
+        Contour(z, square) for z in np.arange(6.0, 14.1, 2.0)))
+    ss = StructureSet("1.2.4", "SS", "1.2", (box,))
+    result = LoadResult((Case("dosed", None, grid, ss), Case("undosed", None, None, ss)))
+    rows = list(csv.DictReader(io.StringIO(render_csv(build_dvh_report(result)))))
+    assert [(r["case"], r["structure"]) for r in rows] == [("dosed", "Box"), ("undosed", "")]
+    assert rows[1]["findings"] == "DVH_NOT_COMPUTED" and rows[1]["volume_cc"] == ""
 
 
 def test_partial_structure_statistics_are_not_evaluated_in_text() -> None:

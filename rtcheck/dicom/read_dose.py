@@ -222,9 +222,8 @@ def _pixels_gy(path: str, scaling: float, shape: tuple[int, int, int]) -> FloatA
     return np.asarray(pixels, dtype=np.float64).reshape(shape) * scaling
 
 
-def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
-    """Convert one RTDOSE header (pixels are read from ``path``) to a DoseGrid in Gy."""
-    findings: list[Finding] = []
+def _summation_type(ds: Dataset, path: str) -> DoseSummationType:
+    """DoseSummationType of a dose in absolute Gy (DoseUnits GY, else an error)."""
     units = str(_require(ds, "DoseUnits", path)).strip().upper()
     if units != "GY":
         raise DicomInputError(
@@ -235,16 +234,27 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
         )
     summation = str(_require(ds, "DoseSummationType", path)).strip().upper()
     try:
-        summation_type = DoseSummationType(summation)
+        return DoseSummationType(summation)
     except ValueError as exc:
         raise DicomInputError(
             f"unknown value {summation!r}", path=path, field="DoseSummationType"
         ) from exc
+
+
+def _grid_scaling(ds: Dataset, path: str) -> float:
+    """DoseGridScaling (Gy per stored value), which must be positive."""
     scaling = decimal(ds, "DoseGridScaling", path, required=True) or 0.0
     if not scaling > 0:
         raise DicomInputError(
             f"must be positive, got {scaling}", path=path, field="DoseGridScaling"
         )
+    return scaling
+
+
+def _axes_and_dose(
+    ds: Dataset, path: str, scaling: float, dose_type: str
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Ascending x, y, z axes (mm) and the dose (Gy) indexed ``[z, y, x]`` on them."""
     row_sign, col_sign = _orientation(ds, path)
     ipp = decimals(ds, "ImagePositionPatient", path, count=3, required=True)
     spacing = decimals(ds, "PixelSpacing", path, count=2, required=True)
@@ -255,7 +265,6 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
     rows = integer(ds, "Rows", path, required=True, minimum=1) or 0
     cols = integer(ds, "Columns", path, required=True, minimum=1) or 0
     n_frames = integer(ds, "NumberOfFrames", path, minimum=1) or 1
-    dose_type = str(ds.get("DoseType", "")).strip().upper()
     _check_pixel_module(ds, path, dose_type)
     dose = _pixels_gy(path, scaling, (n_frames, rows, cols))
     x = ipp[0] + row_sign * spacing[1] * np.arange(cols, dtype=np.float64)
@@ -266,7 +275,48 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
     if col_sign < 0:
         y, dose = y[::-1], dose[:, ::-1, :]
     order = np.argsort(z)
-    z, dose = z[order], dose[order]
+    return x, y, z[order], dose[order]
+
+
+def _implausible(grid: DoseGrid, scaling: float, path: str) -> list[Finding]:
+    """``DOSE_IMPLAUSIBLE`` when the grid maximum is above any course's dose."""
+    if grid.max_dose_gy <= MAX_PLAUSIBLE_DOSE_GY:
+        return []
+    return [Finding(
+        "DOSE_IMPLAUSIBLE", Severity.ERROR,
+        f"the grid maximum is {grid.max_dose_gy:.4g} Gy (DoseGridScaling "
+        f"{scaling:.4g}), above the {MAX_PLAUSIBLE_DOSE_GY:g} Gy any course could give: "
+        "an encoding error, not a dose; the dose is not used (re-export it)",
+        path=str(path))]
+
+
+def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
+    """Convert one RTDOSE header (pixels are read from ``path``) to a DoseGrid in Gy.
+
+    Parameters
+    ----------
+    ds
+        The RTDOSE dataset (its header; the pixels are read again from ``path``).
+    path
+        The file.
+
+    Returns
+    -------
+    tuple
+        The dose grid (ascending axes, dose in Gy) and the findings on its embedded
+        DVHs and plausibility.
+
+    Raises
+    ------
+    DicomInputError
+        When the dose is not in Gy, its header does not describe its pixels, or a
+        required attribute is missing or invalid.
+    """
+    findings: list[Finding] = []
+    summation_type = _summation_type(ds, path)
+    scaling = _grid_scaling(ds, path)
+    dose_type = str(ds.get("DoseType", "")).strip().upper()
+    x, y, z, dose = _axes_and_dose(ds, path, scaling, dose_type)
     plan_uid, beams = _referenced(ds, path)
     embedded: tuple[EmbeddedDVH, ...] = ()
     if ds.get("DVHSequence"):
@@ -288,11 +338,4 @@ def read_dose(ds: Dataset, path: str) -> tuple[DoseGrid, list[Finding]]:
         basis=(DoseBasis.ONE_FRACTION if summation_type is DoseSummationType.FRACTION
                else DoseBasis.TOTAL),
     )
-    if grid.max_dose_gy > MAX_PLAUSIBLE_DOSE_GY:
-        findings.append(Finding(
-            "DOSE_IMPLAUSIBLE", Severity.ERROR,
-            f"the grid maximum is {grid.max_dose_gy:.4g} Gy (DoseGridScaling "
-            f"{scaling:.4g}), above the {MAX_PLAUSIBLE_DOSE_GY:g} Gy any course could give: "
-            "an encoding error, not a dose; the dose is not used (re-export it)",
-            path=str(path)))
-    return grid, findings
+    return grid, findings + _implausible(grid, scaling, path)

@@ -231,6 +231,41 @@ def _output_unit(token: str, kind: MetricKind) -> OutputUnit:
     return OutputUnit.PERCENT_VOLUME if token == "%" else OutputUnit.CC
 
 
+def _query(raw: str, groups: dict[str, str], kind: MetricKind | None
+           ) -> tuple[MetricKind, float | None, QueryUnit | None]:
+    """The kind, query value and query unit of a matched metric (none for Mean/Max/Min)."""
+    if kind is None:
+        return MetricKind[groups["stat"]], None, None
+    value = float(groups["num"])
+    qunit = _query_unit(groups["qunit"], kind)
+    if not math.isfinite(value):
+        raise _error(raw, "the number is not finite")
+    if qunit is QueryUnit.PERCENT_VOLUME and value > 100.0:
+        raise _error(raw, f"a volume percentage must be within 0..100, got {value:g}")
+    return kind, value, qunit
+
+
+def _dose_space(raw: str, groups: dict[str, str]) -> tuple[DoseSpace, bool, float | None]:
+    """The dose space of a matched metric, whether it was written, and its alpha/beta."""
+    space_token = groups.get("space")
+    ab_text = groups.get("ab") or groups.get("ab_eq") or groups.get("ab_bare")
+    if space_token is None:
+        space, explicit = DoseSpace.PHYSICAL, False
+    else:
+        space = DoseSpace.PHYSICAL if space_token.startswith("PHYS") else DoseSpace[space_token]
+        explicit = True
+    if ab_text is None:
+        return space, explicit, None
+    if space is DoseSpace.PHYSICAL:
+        raise _error(raw, "an alpha/beta only makes sense with @BED or @EQD2")
+    if space is DoseSpace.EQD2 and groups.get("ab_bare") is not None:
+        raise _error(raw, "write the EQD2 alpha/beta in parentheses, e.g. @EQD2(3)")
+    alpha_beta = float(ab_text)
+    if not (alpha_beta > 0 and math.isfinite(alpha_beta)):
+        raise _error(raw, "alpha/beta must be positive and finite (Gy)")
+    return space, explicit, alpha_beta
+
+
 def parse_metric(text: str) -> MetricSpec:
     """Parse one metric string; raise :class:`MetricSpecError` listing the valid forms."""
     if not isinstance(text, str):
@@ -240,39 +275,14 @@ def parse_metric(text: str) -> MetricSpec:
     if not compact:
         raise _error(text, "the metric is empty")
     upper = compact.upper()
-    for pattern, kind in _PATTERNS:
+    for pattern, pattern_kind in _PATTERNS:
         m = pattern.match(upper)
         if m is None:
             continue
         groups = m.groupdict()
-        if kind is None:
-            kind = MetricKind[groups["stat"]]
-            value: float | None = None
-            qunit: QueryUnit | None = None
-        else:
-            value = float(groups["num"])
-            qunit = _query_unit(groups["qunit"], kind)
-            if not math.isfinite(value):
-                raise _error(raw, "the number is not finite")
-            if qunit is QueryUnit.PERCENT_VOLUME and value > 100.0:
-                raise _error(raw, f"a volume percentage must be within 0..100, got {value:g}")
+        kind, value, qunit = _query(raw, groups, pattern_kind)
         out = _output_unit(groups["out"], kind)
-        space_token = groups.get("space")
-        ab_text = groups.get("ab") or groups.get("ab_eq") or groups.get("ab_bare")
-        if space_token is None:
-            space, explicit = DoseSpace.PHYSICAL, False
-        else:
-            space = DoseSpace.PHYSICAL if space_token.startswith("PHYS") else DoseSpace[space_token]
-            explicit = True
-        alpha_beta = None
-        if ab_text is not None:
-            if space is DoseSpace.PHYSICAL:
-                raise _error(raw, "an alpha/beta only makes sense with @BED or @EQD2")
-            if space is DoseSpace.EQD2 and groups.get("ab_bare") is not None:
-                raise _error(raw, "write the EQD2 alpha/beta in parentheses, e.g. @EQD2(3)")
-            alpha_beta = float(ab_text)
-            if not (alpha_beta > 0 and math.isfinite(alpha_beta)):
-                raise _error(raw, "alpha/beta must be positive and finite (Gy)")
+        space, explicit, alpha_beta = _dose_space(raw, groups)
         return MetricSpec(
             raw=raw, kind=kind, query_value=value, query_unit=qunit, output_unit=out,
             dose_space=space, alpha_beta_gy=alpha_beta, space_explicit=explicit,

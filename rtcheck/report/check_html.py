@@ -426,6 +426,62 @@ def _draw_limits(ax: Any, points: list[tuple[CheckResult, float, float]], log: b
                     color="#111111", zorder=6)
 
 
+_Drawn = list[tuple[CheckResult, bool]]  # each check, and whether its limit is drawn
+_Points = list[tuple[CheckResult, float, float]]  # check, dose (Gy), volume (%)
+
+
+def _limit_points(checks: list[CheckResult], total_cc: float, rx_gy: float | None
+                  ) -> tuple[_Drawn, _Points]:
+    """Which limits can be drawn, and the (check, dose Gy, volume %) point of each drawn one."""
+    drawn: _Drawn = []
+    points: _Points = []
+    for c in checks:
+        point = limit_point(c, total_cc, rx_gy)
+        drawn.append((c, point is not None))
+        if point is not None:
+            points.append((c, *point))
+    return drawn, points
+
+
+def _legend(s: StructureSummary, points: _Points, color: str) -> list[Any]:
+    """Legend entries: the DVH, the grid boundary B (if any) and every drawn limit."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=color, lw=2.0, label=f"{s.name} DVH")]
+    if s.grid_boundary_gy is not None:
+        handles.append(Line2D([], [], color="#7b1fa2", ls="--", lw=1.0,
+                              label=f"grid boundary B {_num(s.grid_boundary_gy)} Gy"))
+    handles += [Line2D([], [], marker=_MARKER[c.status], ms=7, color=_COLOR[c.status][0],
+                       mec="#000000", mew=0.6, ls="none",
+                       label=f"{_short(c.metric or '')} {c.limit_text}: {STATUS_LABEL[c.status]}")
+                for c, _, _ in points]
+    return handles
+
+
+def _title(s: StructureSummary, total_cc: float) -> str:
+    """The title of the main panel: structure, role and the volume the curve describes."""
+    role = "target" if s.target else "OAR"
+    title = f"{s.name} — {role}, {_num(total_cc)} cc"
+    if s.state == "partial" and s.volume_cc is not None:
+        title += f" in grid of {_num(s.volume_cc)} cc (in-grid part only)"
+    return title
+
+
+def _volume_axis(ax: Any, log: bool, low: float, title: str) -> None:
+    """The volume scale and title of a panel: linear 0-102 %, or log from ``low`` (the tail)."""
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
+    if log:
+        ax.set_yscale("log", nonpositive="mask")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_ylim(low, 100.0)
+        ax.set_title("high-dose tail (log volume scale)", fontsize=9)
+    else:
+        ax.set_ylim(0, 102)
+        ax.set_title(title)
+
+
 def _plot_svg(s: StructureSummary, checks: list[CheckResult], rx_gy: float | None,
               prefix: str) -> tuple[str, list[tuple[CheckResult, bool]]]:
     """The DVH of ``s`` with its limits as inline SVG, and which limits were drawn.
@@ -438,33 +494,17 @@ def _plot_svg(s: StructureSummary, checks: list[CheckResult], rx_gy: float | Non
     if "matplotlib.pyplot" not in sys.modules:  # never switch (and close) a user's pyplot
         matplotlib.use("Agg")
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter, NullLocator
 
     assert s.curve is not None
     curve = s.curve
     total = curve.total_volume_cc
     doses = [0.0, *reversed(curve.dose_gy)]
     vols = [100.0, *(100.0 * v / total if total > 0 else 0.0 for v in reversed(curve.volume_cc))]
-    drawn: list[tuple[CheckResult, bool]] = []
-    points: list[tuple[CheckResult, float, float]] = []
-    for c in checks:
-        point = limit_point(c, total, rx_gy)
-        drawn.append((c, point is not None))
-        if point is not None:
-            points.append((c, *point))
+    drawn, points = _limit_points(checks, total, rx_gy)
     tail = sorted(y for _, _, y in points if 0 < y < _TAIL_BELOW)
     xmax = max([*doses, *(x for _, x, _ in points), s.grid_boundary_gy or 0.0, 1.0]) * 1.06
     color = "#1f4e9e" if s.target else "#222222"
-    role = "target" if s.target else "OAR"
-    handles = [Line2D([], [], color=color, lw=2.0, label=f"{s.name} DVH")]
-    if s.grid_boundary_gy is not None:
-        handles.append(Line2D([], [], color="#7b1fa2", ls="--", lw=1.0,
-                              label=f"grid boundary B {_num(s.grid_boundary_gy)} Gy"))
-    handles += [Line2D([], [], marker=_MARKER[c.status], ms=7, color=_COLOR[c.status][0],
-                       mec="#000000", mew=0.6, ls="none",
-                       label=f"{_short(c.metric or '')} {c.limit_text}: {STATUS_LABEL[c.status]}")
-                for c, _, _ in points]
+    handles = _legend(s, points, color)
     with matplotlib.rc_context({"svg.hashsalt": "rtcheck-dvh", "svg.fonttype": "none",
                                 "font.size": 9, "font.family": "DejaVu Sans",
                                 "axes.titlesize": 10}):
@@ -480,18 +520,7 @@ def _plot_svg(s: StructureSummary, checks: list[CheckResult], rx_gy: float | Non
             if s.grid_boundary_gy is not None:
                 ax.axvline(s.grid_boundary_gy, color="#7b1fa2", ls="--", lw=1.0, zorder=2)
             ax.set_xlim(0, xmax)
-            if log:
-                ax.set_yscale("log", nonpositive="mask")
-                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-                ax.yaxis.set_minor_locator(NullLocator())
-                ax.set_ylim(low, 100.0)
-                ax.set_title("high-dose tail (log volume scale)", fontsize=9)
-            else:
-                ax.set_ylim(0, 102)
-                title = f"{s.name} — {role}, {_num(total)} cc"
-                if s.state == "partial" and s.volume_cc is not None:
-                    title += f" in grid of {_num(s.volume_cc)} cc (in-grid part only)"
-                ax.set_title(title)
+            _volume_axis(ax, log, low, _title(s, total))
             _draw_limits(ax, points, log)
             ax.set_xlabel("Dose (Gy)")
             ax.set_ylabel("Volume (%)")

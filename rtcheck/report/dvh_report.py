@@ -182,7 +182,7 @@ class DvhReport:
         }
 
 
-def build_dvh_report(
+def build_dvh_report(  # noqa: PLR0913 -- public API: every option of `rtcheck dvh`
     result: LoadResult,
     specs: tuple[MetricSpec, ...] = (),
     names: tuple[str, ...] = (),
