@@ -4,7 +4,7 @@ Every :class:`~rtcheck.findings.Finding` carries one of the codes of :class:`Cod
 :class:`~rtcheck.findings.Finding` refuses a code that is not registered here and a
 severity that its code does not allow. To add a code, add a member to :class:`Code`
 and an entry to :data:`CODE_INFO`, then regenerate the README table
-(``python -m rtcheck.codes`` prints it; ``tests/test_codes.py`` checks that the README
+(``python -m rtcheck.code_table`` prints it; ``tests/test_codes.py`` checks that the README
 and this module agree).
 
 :class:`Severity` lives here (and is re-exported by :mod:`rtcheck.findings`) so that
@@ -27,7 +27,6 @@ __all__ = [
     "CodeInfo",
     "Domain",
     "Severity",
-    "markdown_table",
     "severity_text",
 ]
 
@@ -372,31 +371,3 @@ if _unregistered:  # pragma: no cover - a programming error caught at import
 def severity_text(severities: tuple[Severity, ...]) -> str:
     """``"INFO / WARNING"``: the severities in increasing order."""
     return " / ".join(s.value for s in _SEVERITY_ORDER if s in severities)
-
-
-def markdown_table(domain: str | None = None) -> str:
-    """The README table of the codes of ``domain`` (every code when ``None``).
-
-    Rows follow :data:`DOMAINS`, then the order of :class:`Code`. The table for every
-    code has a ``domain`` column; a one-domain table does not. Ends with a newline.
-    """
-    if domain is not None and domain not in DOMAINS:
-        raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
-    rows = sorted(
-        ((code, CODE_INFO[code]) for code in Code
-         if domain is None or CODE_INFO[code].domain == domain),
-        key=lambda item: DOMAINS.index(item[1].domain),  # stable: keeps the Code order
-    )
-    if domain is None:
-        lines = ["| code | severity | domain | meaning |", "|---|---|---|---|"]
-        lines += [f"| `{c.value}` | {severity_text(i.severities)} | {i.domain} | {i.meaning} |"
-                  for c, i in rows]
-    else:
-        lines = ["| code | severity | meaning |", "|---|---|---|"]
-        lines += [f"| `{c.value}` | {severity_text(i.severities)} | {i.meaning} |"
-                  for c, i in rows]
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover - ``python -m rtcheck.codes``
-    print(markdown_table(), end="")

@@ -327,28 +327,11 @@ def test_every_fixture_and_sample(folder):
 
 def test_structure_partly_outside_the_grid_is_not_evaluated():
     """The report layer: a DVH of only the in-grid part never passes as a value."""
-    from rtcheck.dicom.model import (
-        Case,
-        Contour,
-        DoseGrid,
-        DoseSummationType,
-        LoadResult,
-        Structure,
-        StructureSet,
-    )
     from rtcheck.dose.metric_spec import parse_metrics
     from rtcheck.report.dvh_report import build_dvh_report, render_csv, render_text
+    from tests.box_cases import box, load_of, uniform_grid
 
-    ax = np.arange(0.0, 20.1, 2.0)
-    grid = DoseGrid(ax, ax, ax, np.full((ax.size,) * 3, 10.0), "PHYSICAL",
-                    DoseSummationType.PLAN, "1.2", "1.2.3")
-    square = np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 15.0], [5.0, 15.0]])
-    inside = Structure(1, "Inside", "ORGAN", contours=tuple(
-        Contour(z, square) for z in np.arange(6.0, 14.1, 2.0)))
-    half_out = Structure(2, "HalfOut", "ORGAN", contours=tuple(
-        Contour(z, square + 10.0) for z in np.arange(6.0, 14.1, 2.0)))
-    ss = StructureSet("1.2.4", "SS", "1.2", (inside, half_out))
-    result = LoadResult((Case("mem", None, grid, ss),))
+    result = load_of(("mem", uniform_grid(), (box(1, "Inside"), box(2, "HalfOut", 10.0))))
     report = build_dvh_report(result, specs=parse_metrics(["Max[Gy]", "V5Gy[%]"]))
     ok, part = report.structures
     assert [m.value for m in ok.metrics] == [pytest.approx(10.0), pytest.approx(100.0)]
@@ -365,25 +348,11 @@ def test_structure_partly_outside_the_grid_is_not_evaluated():
 
 def test_csv_keeps_the_findings_of_a_case_without_dvh() -> None:
     """A case with structures but no dose has no structure row: one row carries its findings."""
-    from rtcheck.dicom.model import (
-        Case,
-        Contour,
-        DoseGrid,
-        DoseSummationType,
-        LoadResult,
-        Structure,
-        StructureSet,
-    )
     from rtcheck.report.dvh_report import build_dvh_report, render_csv
+    from tests.box_cases import box, load_of, uniform_grid
 
-    ax = np.arange(0.0, 20.1, 2.0)
-    grid = DoseGrid(ax, ax, ax, np.full((ax.size,) * 3, 10.0), "PHYSICAL",
-                    DoseSummationType.PLAN, "1.2", "1.2.3")
-    square = np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 15.0], [5.0, 15.0]])
-    box = Structure(1, "Box", "ORGAN", contours=tuple(
-        Contour(z, square) for z in np.arange(6.0, 14.1, 2.0)))
-    ss = StructureSet("1.2.4", "SS", "1.2", (box,))
-    result = LoadResult((Case("dosed", None, grid, ss), Case("undosed", None, None, ss)))
+    result = load_of(("dosed", uniform_grid(), (box(1, "Box"),)),
+                     ("undosed", None, (box(1, "Box"),)))
     rows = list(csv.DictReader(io.StringIO(render_csv(build_dvh_report(result)))))
     assert [(r["case"], r["structure"]) for r in rows] == [("dosed", "Box"), ("undosed", "")]
     assert rows[1]["findings"] == "DVH_NOT_COMPUTED" and rows[1]["volume_cc"] == ""

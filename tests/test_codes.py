@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from rtcheck import codes, findings
-from rtcheck.codes import CODE_INFO, DOMAINS, Code, CodeInfo, markdown_table
+from rtcheck.code_table import markdown_table
+from rtcheck.codes import CODE_INFO, DOMAINS, Code, CodeInfo
 from rtcheck.findings import Finding, Severity
 from tests.conftest import REPO
 
@@ -47,7 +48,7 @@ def test_readme_table_is_generated_from_the_registry() -> None:
     assert len(blocks) == 1, "README needs exactly one finding-codes block"
     assert blocks[0] == markdown_table(), (
         "README finding-code table differs from rtcheck/codes.py: paste the output of "
-        "`python -m rtcheck.codes` between the finding-codes markers"
+        "`python -m rtcheck.code_table` between the finding-codes markers"
     )
 
 

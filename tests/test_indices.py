@@ -27,11 +27,8 @@ from matplotlib.path import Path as MplPath
 from rtcheck.cli import cli
 from rtcheck.dicom.model import Contour, DoseGrid, DoseSummationType, Structure
 from rtcheck.dose.engine import compute_dvh
-from rtcheck.dose.indices import (
-    DEFINITIONS,
-    compute_indices,
-    grid_adequacy_findings,
-)
+from rtcheck.dose.index_results import DEFINITIONS
+from rtcheck.dose.indices import compute_indices, grid_adequacy_findings
 from rtcheck.dose.metrics import MetricStatus
 from tests.conftest import FIXTURES
 

@@ -176,26 +176,11 @@ def test_breast_comparison_with_rtcheck(breast):
 def test_tps_comparison_does_not_use_an_incomplete_dvh():
     """A TPS DVH was compared with rtcheck's in-grid part of a structure partly outside
     the grid: the 'rtcheck' column and the delta were numbers of half a structure."""
-    from rtcheck.dicom.model import (
-        Case,
-        Contour,
-        DoseGrid,
-        DoseSummationType,
-        LoadResult,
-        Structure,
-        StructureSet,
-    )
     from rtcheck.report.dvh_report import build_dvh_report
+    from tests.box_cases import box, load_of, uniform_grid
 
-    ax = np.arange(0.0, 20.1, 2.0)
-    square = np.array([[5.0, 5.0], [15.0, 5.0], [15.0, 15.0], [5.0, 15.0]])
-    half_out = Structure(2, "HalfOut", "ORGAN", contours=tuple(
-        Contour(z, square + 10.0) for z in np.arange(6.0, 14.1, 2.0)))
     tps = EmbeddedDVH(2, np.array([0.0, 10.0, 10.01]), np.array([1.0, 1.0, 0.0]))
-    grid = DoseGrid(ax, ax, ax, np.full((ax.size,) * 3, 10.0), "PHYSICAL",
-                    DoseSummationType.PLAN, "1.2", "1.2.3", embedded_dvhs=(tps,))
-    ss = StructureSet("1.2.4", "SS", "1.2", (half_out,))
-    report = build_dvh_report(LoadResult((Case("mem", None, grid, ss),)))
+    report = build_dvh_report(load_of(("mem", uniform_grid((tps,)), (box(2, "HalfOut", 10.0),))))
     (row,) = report.structures
     assert row.tps is not None
     assert all(v is None for v in row.tps.rtcheck.values())

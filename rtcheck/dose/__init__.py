@@ -31,10 +31,14 @@ from rtcheck.dose.tps_compare import TpsComparison, compare_embedded
 
 def __getattr__(name: str) -> Any:
     """The plan-quality indices import scipy: loaded on first use (PEP 562)."""
-    if name in ("PlanIndices", "compute_indices"):
-        from rtcheck.dose import indices
+    if name == "PlanIndices":
+        from rtcheck.dose.index_results import PlanIndices
 
-        return getattr(indices, name)
+        return PlanIndices
+    if name == "compute_indices":
+        from rtcheck.dose.indices import compute_indices
+
+        return compute_indices
     raise AttributeError(f"module 'rtcheck.dose' has no attribute {name!r}")
 
 

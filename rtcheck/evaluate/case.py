@@ -25,7 +25,7 @@ from rtcheck.evaluate.structure import (
 from rtcheck.findings import Finding, Severity
 
 if TYPE_CHECKING:  # the indices and TPS comparison import scipy: loaded only when asked
-    from rtcheck.dose.indices import PlanIndices
+    from rtcheck.dose.index_results import PlanIndices
 
 BODY_NAMES = ("body", "external")
 

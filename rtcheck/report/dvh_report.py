@@ -26,7 +26,7 @@ from rtcheck.evaluate.structure import StructureState, rounded
 from rtcheck.findings import Finding, Severity
 
 if TYPE_CHECKING:  # imports scipy: only when indices are computed
-    from rtcheck.dose.indices import PlanIndices
+    from rtcheck.dose.index_results import PlanIndices
 
 _r = rounded
 

@@ -16,10 +16,7 @@ missing, the line of the mapping that should hold it.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import re
-import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,21 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.exceptions import SchemaError
 from jsonschema.validators import Draft202012Validator, validator_for
 
 from rtcheck.errors import ConfigError
+from rtcheck.rules.schema_problems import SchemaProblem, describe, dotted, problems_of
 
 __all__ = ["SchemaProblem", "YamlDocument", "dotted", "load_yaml", "validate"]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-#: A mapping key printed bare in a dotted path; anything else is printed as ['key'].
-_PLAIN_KEY = re.compile(r"[^.\[\]'\"\s](?:[^.\[\]'\"]*[^.\[\]'\"\s])?")
 _SYNTAX_HINT = "fix the indentation/quoting"
 
-_repr = reprlib.Repr()
-_repr.maxstring = 60
-_repr.maxother = 60
 
 
 @dataclass(frozen=True)
@@ -103,45 +96,6 @@ class YamlDocument:
         return line
 
 
-@dataclass(frozen=True)
-class SchemaProblem:
-    """One problem found in a :class:`YamlDocument`.
-
-    Attributes
-    ----------
-    path
-        Keys and list indices of the entry concerned (``()`` for the whole file).
-    message
-        What is wrong (and, where possible, what to do), without the location.
-    """
-
-    path: tuple[str | int, ...]
-    message: str
-
-    def render(self, doc: YamlDocument) -> str:
-        """Return the one-line form ``file:line: dotted.path[2].x: message``."""
-        line = doc.line_of(self.path)
-        where = f"{doc.path}:{line}" if line is not None else doc.path
-        field = dotted(self.path)
-        return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
-
-
-def dotted(path: Iterable[str | int]) -> str:
-    """Format a key path: ``("arms", "sbrt", "checks", 2)`` -> ``arms.sbrt.checks[2]``.
-
-    Integers are printed as ``[i]`` (list indices, or integer mapping keys); keys that
-    contain dots, brackets, quotes or surrounding spaces are printed as ``['key']``.
-    """
-    out = ""
-    for part in path:
-        if isinstance(part, int) and not isinstance(part, bool):
-            out += f"[{part}]"
-        elif _PLAIN_KEY.fullmatch(str(part)):
-            out += f".{part}" if out else str(part)
-        else:
-            out += f"[{str(part)!r}]"
-    return out
-
 
 # --------------------------------------------------------------------------- loading
 
@@ -183,7 +137,7 @@ def load_yaml(path: str | Path) -> YamlDocument:
     if node is None or data is None:
         raise _error(name, None, "the file is empty; expected a mapping of keys to values")
     if not isinstance(data, dict):
-        raise _error(name, node.start_mark.line + 1, f"the top level is {_describe(data)}; "
+        raise _error(name, node.start_mark.line + 1, f"the top level is {describe(data)}; "
                      "expected a mapping of keys to values (key: value lines)")
     return YamlDocument(name, data, hashlib.sha256(raw).hexdigest(), text)
 
@@ -352,7 +306,7 @@ def validate(
         raise ValueError(f"invalid JSON Schema at {dotted(exc.absolute_path) or 'top level'}: "
                          f"{exc.message}") from exc
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    problems = [p for error in validator.iter_errors(doc.data) for p in _problems_of(error)]
+    problems = [p for error in validator.iter_errors(doc.data) for p in problems_of(error)]
     for check in extra_checks:
         problems.extend(check(doc))
     if not problems:
@@ -365,105 +319,3 @@ def validate(
     err.path = doc.path
     err.field = dotted(first.path) or None
     raise err
-
-
-def _problems_of(error: ValidationError) -> list[SchemaProblem]:
-    """Turn one jsonschema error into friendly problems (several for unknown keys)."""
-    path = tuple(error.absolute_path)
-    kind = error.validator
-    if kind in ("oneOf", "anyOf") and error.context:
-        # best_match on the parent descends into the alternative that fits best (and
-        # returns the parent itself when no alternative stands out).
-        best = best_match([error])
-        if best is not None and best is not error:
-            return _problems_of(best)
-        return [SchemaProblem(path, f"{_describe(error.instance)} does not match any of "
-                              "the allowed forms")]
-    if kind == "additionalProperties" and isinstance(error.instance, dict):
-        return _unknown_keys(error, error.instance, path)
-    if kind == "enum" and isinstance(error.validator_value, list):
-        return [SchemaProblem(path, _enum_message(error.instance, error.validator_value))]
-    if kind == "type":
-        return [SchemaProblem(path, _type_message(error.instance, error.validator_value))]
-    return [SchemaProblem(path, " ".join(error.message.split()))]
-
-
-def _unknown_keys(error: ValidationError, instance: dict[Any, Any],
-                  path: tuple[str | int, ...]) -> list[SchemaProblem]:
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    allowed = [str(k) for k in schema.get("properties", {})]
-    patterns = list(schema.get("patternProperties", {}))
-    extras = [key for key in instance if key not in allowed
-              and not any(isinstance(key, str) and re.search(p, key) for p in patterns)]
-    if not extras:
-        return [SchemaProblem(path, " ".join(error.message.split()))]
-    listing = ", ".join(sorted(allowed)) or "none"
-    if patterns:
-        listing += ", or keys matching " + " or ".join(patterns)
-    return [SchemaProblem((*path, key), f"unknown key {key!r} (allowed: {listing})"
-                          + _suggestion(key, allowed)) for key in extras]
-
-
-def _enum_message(value: Any, options: list[Any]) -> str:
-    choices = ", ".join(_repr.repr(option) for option in options)
-    words = [option for option in options if isinstance(option, str)]
-    return f"{_repr.repr(value)} is not one of {choices}" + _suggestion(value, words)
-
-
-def _suggestion(value: Any, candidates: Sequence[str]) -> str:
-    """``"; did you mean 'x'?"`` for a near miss (other case, swapped or mistyped letters)."""
-    if not isinstance(value, str):
-        return ""
-    close = [c for c in candidates if c.casefold() == value.casefold()]
-    close = close or [c for c in candidates if sorted(c) == sorted(value)]  # '=<' -> '<='
-    if not close and len(value) >= 3:  # difflib is noise on one- or two-letter words
-        close = difflib.get_close_matches(value, candidates, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-_TYPE_NAMES = {
-    "number": "a number",
-    "integer": "a whole number",
-    "string": "a string",
-    "object": "a mapping (key: value lines)",
-    "array": "a list",
-    "boolean": "true or false",
-    "null": "an empty value",
-}
-
-
-def _type_message(value: Any, expected: Any) -> str:
-    wanted = [expected] if isinstance(expected, str) else list(expected)
-    text = " or ".join(_TYPE_NAMES.get(w, repr(w)) for w in wanted)
-    message = f"expected {text}, got {_describe(value)}"
-    if "string" in wanted and isinstance(value, (bool, int, float)):
-        message += "; put it in quotes"
-    elif {"number", "integer"} & set(wanted) and isinstance(value, str) and _is_number(value):
-        message += "; YAML reads it as text: write a plain number (with a decimal point " \
-                   "and a signed exponent, e.g. 1.0e+3)"
-    return message
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _describe(value: Any) -> str:
-    """Name a YAML value for a message: 'the string '20 cc'', 'a list', ..."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {_repr.repr(value)}"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{_repr.repr(value)} (a {type(value).__name__})"
