@@ -81,6 +81,8 @@ class Code(StrEnum):
     LINK_BY_FRAME_OF_REFERENCE = "LINK_BY_FRAME_OF_REFERENCE"
     LINK_PLAN_MISSING = "LINK_PLAN_MISSING"
     LINK_RECORD_PLAN_MISSING = "LINK_RECORD_PLAN_MISSING"
+    RECORD_BEAM_INCOMPLETE = "RECORD_BEAM_INCOMPLETE"
+    RECORD_BEAMS_MISSING = "RECORD_BEAMS_MISSING"
     LINK_AMBIGUOUS = "LINK_AMBIGUOUS"
     FOR_MISMATCH = "FOR_MISMATCH"
     PATIENT_ID_MISMATCH = "PATIENT_ID_MISMATCH"
@@ -177,6 +179,14 @@ _LOADER: dict[Code, CodeInfo] = {
         (_W,), "loader", "a dose references a plan that is not in the input"),
     Code.LINK_RECORD_PLAN_MISSING: _info(
         (_W,), "loader", "a treatment record references a plan that is not in the input"),
+    Code.RECORD_BEAM_INCOMPLETE: _info(
+        (_W,), "loader",
+        "a treatment-record beam session without ReferencedBeamNumber or without the last "
+        "control point's DeliveredMeterset: that value is unknown, never guessed"),
+    Code.RECORD_BEAMS_MISSING: _info(
+        (_W,), "loader",
+        "a treatment record delivers fewer of the plan's treatment beams than the plan has "
+        "(a partial fraction or an incomplete export)"),
     Code.LINK_AMBIGUOUS: _info(
         (_E,), "loader", "several structure sets could pair with a plan-less dose"),
     Code.FOR_MISMATCH: _info(

@@ -269,3 +269,59 @@ def test_dose_without_plan_pairs_with_structures_by_frame_of_reference(
 
 def test_records_reader_on_plan_free_input(tmp_path: Path) -> None:
     assert read_treatment_records([tmp_path]) == ()
+
+
+# ------------------------------------------------------------------ treatment records
+SPINE = Path(__file__).resolve().parents[1] / "fixtures" / "spine_sbrt"
+
+
+def _edit_record(tmp_path: Path, change) -> tuple:
+    folder = tmp_path / "case"
+    shutil.copytree(SPINE, folder)
+    ds = pydicom.dcmread(folder / "RT2.dcm")
+    change(ds)
+    ds.save_as(folder / "RT2.dcm")
+    (case,) = load([folder]).cases
+    (record,) = [r for r in case.records if r.source_path.endswith("RT2.dcm")]
+    return case, record
+
+
+def test_record_beam_meterset_is_the_last_control_points(tmp_path: Path) -> None:
+    """Without the last control point's DeliveredMeterset the meterset is unknown (not the
+    first control point's cumulative 0 MU) and a warning names the file and the field."""
+    def drop(ds) -> None:
+        del ds.TreatmentSessionBeamSequence[0].ControlPointDeliverySequence[-1].DeliveredMeterset
+
+    case, record = _edit_record(tmp_path, drop)
+    assert record.beams[0].delivered_meterset_mu is None
+    (finding,) = [f for f in case.findings if f.code == "RECORD_BEAM_INCOMPLETE"]
+    assert finding.path.endswith("RT2.dcm")
+    assert "DeliveredMeterset (3008,0044)" in finding.message
+    assert "beam session 1 (beam 1)" in finding.message
+
+
+def test_record_without_beam_number_or_beam_is_reported(tmp_path: Path) -> None:
+    def drop_number(ds) -> None:
+        del ds.TreatmentSessionBeamSequence[0].ReferencedBeamNumber
+
+    case, record = _edit_record(tmp_path, drop_number)
+    assert record.beams[0].number is None  # never beam 0
+    assert "ReferencedBeamNumber (300C,0006)" in " ".join(
+        f.message for f in case.findings if f.code == "RECORD_BEAM_INCOMPLETE")
+    (missing,) = [f for f in case.findings if f.code == "RECORD_BEAMS_MISSING"]
+    assert "plan beam(s) 1 of 1, 2" in missing.message
+
+    def drop_beam(ds) -> None:
+        del ds.TreatmentSessionBeamSequence[0]
+
+    case, record = _edit_record(tmp_path / "b", drop_beam)
+    (missing,) = [f for f in case.findings if f.code == "RECORD_BEAMS_MISSING"]
+    assert "fraction 2" in missing.message and missing.path.endswith("RT2.dcm")
+
+
+def test_complete_records_carry_no_record_warning() -> None:
+    (case,) = load([SPINE]).cases
+    assert not codes(case) & {"RECORD_BEAM_INCOMPLETE", "RECORD_BEAMS_MISSING"}
+    # each fraction delivered both beams in full: the plan's 1423.6 and 1389.2 MU
+    assert [(b.number, b.delivered_meterset_mu) for r in case.records for b in r.beams] == [
+        (1, 1423.6), (2, 1389.2)] * 3

@@ -390,23 +390,10 @@ def pixel_explained(folder: Path, changes: dict[str, dict[str, tuple]]) -> dict[
     return left
 
 
-# Flips that change a number `info` reports without any finding (rtcheck defects found by
-# this test; each XPASSes, and so fails, once rtcheck reports the change):
-_SILENT_RECORD_CHANGES = {
-    # a flipped tag removes the last control point's DeliveredMeterset: the beam is
-    # reported with the first control point's cumulative meterset, 0.0 MU (or None)
-    ("RT2.dcm", 1), ("RT2.dcm", 11), ("RT2.dcm", 18), ("RT3.dcm", 29),
-    # a flipped tag or item length removes ReferencedBeamNumber or a whole beam item from
-    # TreatmentSessionBeamSequence: beam number 0 / a beam fewer, without a finding
-    ("RT2.dcm", 6), ("RT2.dcm", 8), ("RT2.dcm", 12), ("RT3.dcm", 21), ("RT3.dcm", 28),
-}
-
-
-@pytest.mark.parametrize(("name", "seed"), [
-    pytest.param(n, s, marks=pytest.mark.xfail(
-        reason="rtcheck reports a changed treatment-record number without a finding"))
-    if (n, s) in _SILENT_RECORD_CHANGES else (n, s) for n, s in FLIPS
-], ids=[f"{n}-seed{s}" for n, s in FLIPS])
+# Flips that once changed a treatment-record number without a finding (a lost last-control-point
+# DeliveredMeterset read from the first control point; a lost ReferencedBeamNumber read as
+# beam 0; a lost beam item) now report RECORD_BEAM_INCOMPLETE / RECORD_BEAMS_MISSING.
+@pytest.mark.parametrize(("name", "seed"), FLIPS, ids=[f"{n}-seed{s}" for n, s in FLIPS])
 def test_random_byte_flips(tmp_path: Path, name: str, seed: int) -> None:
     folder = copy_case(tmp_path)
     path = folder / name

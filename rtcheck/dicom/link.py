@@ -143,6 +143,27 @@ def _object_findings(data: LinkInput, *objects: object) -> list[Finding]:
     return out
 
 
+def _missing_beams(plan: Plan | None, records: list[TreatmentRecord]) -> list[Finding]:
+    """A warning for each record that delivers fewer of the plan's treatment beams (meterset
+    > 0, as in :func:`rtcheck.dicom.dose_sum.combine_doses`) than the plan has."""
+    if plan is None:
+        return []
+    expected = {b.number for b in plan.beams if b.meterset_mu not in (None, 0.0)}
+    out = []
+    for record in records:
+        missing = sorted(expected - {b.number for b in record.beams})
+        if missing:
+            out.append(Finding(
+                "RECORD_BEAMS_MISSING", Severity.WARNING,
+                f"treatment record of fraction {record.fraction_number or '?'} has no beam "
+                f"session for plan beam(s) {', '.join(map(str, missing))} of "
+                f"{', '.join(map(str, sorted(expected)))}: a partial fraction or an "
+                "incomplete export; check the record",
+                path=record.source_path,
+            ))
+    return out
+
+
 def _make_case(
     label: str,
     plan: Plan | None,
@@ -175,6 +196,7 @@ def _make_case(
                 subject=label,
             )
         )
+    findings.extend(_missing_beams(plan, records))
     records_sorted = tuple(
         sorted(records, key=lambda r: (r.fraction_number or 0, r.sop_instance_uid))
     )

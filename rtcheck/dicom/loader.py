@@ -95,7 +95,8 @@ def _read_objects(files: list[ScannedFile]) -> LinkInput:
             ss, findings = read_structure_set(f.dataset, f.path)
             data.structure_sets.append(ss)
         elif f.kind in (Kind.RTRECORD, Kind.RTIONRECORD):
-            data.records.append(read_record(f.dataset, f.path, f.kind))
+            record, findings = read_record(f.dataset, f.path, f.kind)
+            data.records.append(record)
         data.object_findings.setdefault(f.sop_instance_uid, []).extend([*f.findings, *findings])
     data.images.extend(_images([f for f in files if f.kind is Kind.CT]))
     return data
@@ -169,7 +170,7 @@ def read_treatment_records(paths: Sequence[PathLike]) -> tuple[TreatmentRecord, 
     files, _, _ = scan(paths)
     files, _ = _deduplicate(files)
     records = [
-        read_record(f.dataset, f.path, f.kind)
+        read_record(f.dataset, f.path, f.kind)[0]
         for f in files
         if f.kind in (Kind.RTRECORD, Kind.RTIONRECORD)
     ]

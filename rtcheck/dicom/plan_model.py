@@ -73,9 +73,10 @@ class Plan:
 
 @dataclass(frozen=True)
 class DeliveredBeam:
-    """A beam session of a treatment record."""
+    """A beam session of a treatment record; ``number`` and ``delivered_meterset_mu`` are
+    ``None`` when the record does not state them (never a guessed 0)."""
 
-    number: int
+    number: int | None
     name: str
     delivered_meterset_mu: float | None
     termination_status: str

@@ -7,6 +7,11 @@
   datetime aware (PS3.3 C.12.1.1.8); without it the datetime stays naive. Offsets
   outside -1200..+1400 are refused.
 * Fraction: CurrentFractionNumber (3008,0022) of the beam sessions.
+* Delivered meterset of a beam: DeliveredMeterset (3008,0044) of the *last* item of its
+  ControlPointDeliverySequence (3008,0040) — cumulative over the beam (PS3.3 C.8.8.18.1).
+  An earlier control point's value is never used in its place: a last control point without
+  the value leaves the meterset unknown with a RECORD_BEAM_INCOMPLETE warning, as does a
+  beam session without ReferencedBeamNumber (300C,0006), Type 1 in C.8.8.18.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from rtcheck.dicom.model import DeliveredBeam, TreatmentRecord
 from rtcheck.dicom.sop import Kind
 from rtcheck.dicom.values import decimal, integer, require_type1
 from rtcheck.errors import DicomInputError
+from rtcheck.findings import Finding, Severity
 
 _TZ = re.compile(r"^([+-])(\d{2})(\d{2})$")
 
@@ -113,23 +119,38 @@ def _delivery(ds: Dataset, sessions: list[Dataset], path: str) -> datetime | Non
     return when
 
 
-def _delivered(session: Dataset, path: str) -> DeliveredBeam:
-    points = session.get("ControlPointDeliverySequence") or []
-    delivered = None
-    for point in points:
-        value = decimal(point, "DeliveredMeterset", path)
-        if value is not None:
-            delivered = value
-    return DeliveredBeam(
-        number=integer(session, "ReferencedBeamNumber", path) or 0,
-        name=str(session.get("BeamName", "") or "").strip(),
+def _delivered(session: Dataset, index: int, path: str) -> tuple[DeliveredBeam, list[Finding]]:
+    points = list(session.get("ControlPointDeliverySequence") or [])
+    delivered = decimal(points[-1], "DeliveredMeterset", path) if points else None
+    number = integer(session, "ReferencedBeamNumber", path)
+    name = str(session.get("BeamName", "") or "").strip()
+    which = f"beam session {index + 1}" + (f" (beam {number})" if number is not None else "")
+    problems = []
+    if number is None:
+        problems.append("has no ReferencedBeamNumber (300C,0006): the beam it delivered is unknown")
+    if delivered is None:
+        problems.append(
+            "has no DeliveredMeterset (3008,0044) in its last control point: the delivered "
+            "meterset is unknown"
+        )
+    findings = [
+        Finding("RECORD_BEAM_INCOMPLETE", Severity.WARNING,
+                f"treatment record {which} {problem}; check the export", path=path)
+        for problem in problems
+    ]
+    beam = DeliveredBeam(
+        number=number,
+        name=name,
         delivered_meterset_mu=delivered,
         termination_status=str(session.get("TreatmentTerminationStatus", "") or "").strip(),
     )
+    return beam, findings
 
 
-def read_record(ds: Dataset, path: str, kind: Kind) -> TreatmentRecord:
-    """Convert one treatment-record dataset."""
+def read_record(
+    ds: Dataset, path: str, kind: Kind
+) -> tuple[TreatmentRecord, list[Finding]]:
+    """Convert one treatment-record dataset; warnings for beam sessions with unknown values."""
     keyword = (
         "TreatmentSessionIonBeamSequence"
         if kind is Kind.RTIONRECORD
@@ -144,12 +165,14 @@ def read_record(ds: Dataset, path: str, kind: Kind) -> TreatmentRecord:
         for s in sessions
         if (number := integer(s, "CurrentFractionNumber", path, minimum=0)) is not None
     }
-    return TreatmentRecord(
+    beams = [_delivered(s, i, path) for i, s in enumerate(sessions)]
+    record = TreatmentRecord(
         sop_instance_uid=str(ds.SOPInstanceUID).strip(),
         referenced_plan_uid=plan_uid,
         fraction_number=min(fractions) if fractions else None,
         delivery_datetime=_delivery(ds, sessions, path),
-        beams=tuple(_delivered(s, path) for s in sessions),
+        beams=tuple(beam for beam, _ in beams),
         source_path=path,
         patient_id=str(ds.get("PatientID", "") or "").strip(),
     )
+    return record, [f for _, found in beams for f in found]
