@@ -32,6 +32,8 @@ class RtcheckGroup(click.Group):
     #: runs (click's documented lazy-group pattern): `rtcheck --help` and `rtcheck check`
     #: do not pay for the statistics stack of `rtcheck endpoints`.
     LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "audit": ("rtcheck.cli.audit:audit",
+                  "Audit every plan under ROOT (sites, parallel or Dask, resumable)."),
         "check": ("rtcheck.cli.check:check",
                   "Check the plan in PATH... against a protocol: PASS, FAIL or INCOMPLETE."),
         "constraints": ("rtcheck.cli.constraints:constraints",

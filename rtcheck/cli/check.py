@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
 from rtcheck.cli import exitcodes
 from rtcheck.cli.options import paths_argument, plan_option
-from rtcheck.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:
-    from rtcheck.rules.plan_config import PlanConfig
-    from rtcheck.rules.protocol import Protocol
+from rtcheck.errors import UsageError
 
 _RX = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(Gy|cGy)\s*/\s*([0-9]+)\s*(?:fx|fractions?)?\s*$",
                  re.IGNORECASE)
@@ -31,22 +26,6 @@ def parse_rx(text: str) -> tuple[float, int]:
     if dose <= 0 or n < 1:
         raise UsageError(f"--rx {text!r}: dose and fractions must be positive")
     return dose, n
-
-
-def _known_arm_and_site(proto: Protocol, arm: str | None, site: str | None,
-                        cfg: PlanConfig) -> None:
-    """An unknown ``--arm``/``--site`` value is a usage error (exit 2) naming the choices;
-    an unknown value in ``rtcheck.yaml`` is a bad input file (exit 3) naming that file."""
-    for option, value, choices in (("arm", arm or cfg.arm, [a.id for a in proto.arms]),
-                                   ("site", site or cfg.site, [s.id for s in proto.sites])):
-        if value is None or value in choices:
-            continue
-        why = (f"protocol {proto.id!r} has no {option} {value!r}; {option}s: "
-               + ", ".join(choices))
-        if (arm if option == "arm" else site) is not None:
-            raise UsageError(f"--{option} {value}: {why}")
-        raise ConfigError(why, path=cfg.path, field=option)
-    proto.arm(arm or cfg.arm)  # the default arm (always present: the schema checks it)
 
 
 def render(report: object, fmt: str, color: bool = False) -> str:
@@ -109,13 +88,8 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
     """
     from rtcheck.atomic import write_text_atomic
     from rtcheck.dicom.loader import load
-    from rtcheck.dose.settings import DvhSettings, EndCap
     from rtcheck.rules.engine import check_load
-    from rtcheck.rules.matching import AliasTable
-    from rtcheck.rules.options import CheckOptions
-    from rtcheck.rules.plan_config import find_plan_config
-    from rtcheck.rules.protocol import DEFAULT_PROTOCOL, load_protocol
-    from rtcheck.rules.schedule import read_schedule
+    from rtcheck.rules.setup import prepare_check
     from rtcheck.rules.vocabulary import Verdict
 
     if output_format is None:
@@ -128,29 +102,11 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
         for t in targets:
             if Path(t).exists():
                 raise UsageError(f"{t} exists; give --overwrite to replace it")
-    cfg = find_plan_config(list(paths))
-    if protocol is not None:
-        from pathlib import Path
-
-        from rtcheck.rules.protocol import available_protocols
-        known = available_protocols()
-        if not Path(protocol).exists() and protocol not in known:
-            raise UsageError(f"--protocol {protocol!r}: no such file and no protocol of that "
-                             f"name; known: {', '.join(known) or 'none'}")
-    proto = load_protocol(protocol or cfg.protocol or DEFAULT_PROTOCOL)
-    rx_gy, fractions = parse_rx(rx_text) if rx_text else (None, None)
-    alias_path = aliases_file or cfg.aliases
-    extra = tuple(p for p in (alias_path, schedule_file, cfg.path or None) if p)
-    options = CheckOptions(
-        arm=arm or cfg.arm, site=site or cfg.site,
-        alias_table=AliasTable.load(alias_path) if alias_path else None,
-        rx_gy=rx_gy, fractions=fractions,
-        schedule=read_schedule(schedule_file) if schedule_file else (),
-        settings=DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice"
-                             else EndCap.NONE))
-    _known_arm_and_site(proto, arm, site, cfg)  # before any work
+    setup = prepare_check(list(paths), protocol=protocol, arm=arm, site=site,
+                          aliases=aliases_file, rx=parse_rx(rx_text) if rx_text else None,
+                          schedule=schedule_file, end_cap=end_cap)  # before any work
     result = load(list(paths), plan_selector=plan_selector)
-    report = check_load(result, proto, options, extra)
+    report = check_load(result, setup.protocol, setup.options, setup.extra_inputs)
     text = render(report, output_format, color=output is None and sys.stdout.isatty()
                   and output_format == "text")
     if output:

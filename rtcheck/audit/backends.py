@@ -1,0 +1,138 @@
+"""Where the audit's tasks run: this process, a local process pool, or a Dask cluster.
+
+Each backend yields ``(task, record, identifiers)`` as cases finish, in completion order,
+with at most a small window of tasks in flight (twice the workers), so memory stays
+bounded and a killed audit loses only the cases in flight.
+
+* ``workers == 1``: in this process, one case after another.
+* ``workers > 1``: a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn``
+  start method (no state inherited from the parent: each worker sets itself up). A
+  worker process that dies (killed, out of memory) breaks the pool: the cases in flight
+  are then retried one by one, each in a fresh one-worker pool, and one that kills its
+  worker again gets an internal-error result; the audit goes on with a new pool.
+* ``scheduler``: ``distributed.Client(address)`` submits the same function to an existing
+  ``dask.distributed`` cluster (the workers must have rtcheck installed and read the
+  case folders at the same paths).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from rtcheck.audit.result_file import AUDIT_SCHEMA_VERSION, AuditRecord
+from rtcheck.audit.task import AuditTask
+from rtcheck.audit.worker import run_case
+from rtcheck.errors import UsageError
+
+Outcome = tuple[AuditTask, AuditRecord, frozenset[str]]
+
+
+def serial(tasks: Iterable[AuditTask]) -> Iterator[Outcome]:
+    for task in tasks:
+        record, identifiers = run_case(task)
+        yield task, record, identifiers
+
+
+def _died(task: AuditTask) -> AuditRecord:
+    audit: dict[str, Any] = {"schema_version": AUDIT_SCHEMA_VERSION, "case": task.case.key,
+             "site": task.case.site, "status": "error", "input_sha256": task.input_sha256,
+             "config_sha256": task.config_sha256, "patients": {},
+             "error": "internal error: the worker process died while checking this case "
+                      "(killed or out of memory); check it alone with rtcheck check",
+             "error_kind": "internal", "traceback": None, "duration_s": None}
+    return AuditRecord(audit, None)
+
+
+def _alone(task: AuditTask) -> Outcome:
+    """Retry one case in a fresh one-worker pool (after a pool broke)."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            record, identifiers = pool.submit(run_case, task).result()
+        except BrokenProcessPool:
+            return task, _died(task), frozenset()
+    return task, record, identifiers
+
+
+def local_pool(tasks: Iterable[AuditTask], workers: int) -> Iterator[Outcome]:
+    pending = iter(tasks)
+    context = multiprocessing.get_context("spawn")
+    while True:
+        retry: list[AuditTask] = []
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            in_flight: dict[Future[Any], AuditTask] = {}
+            try:
+                yield from _drain(pool, pending, in_flight, 2 * workers)
+                return
+            except BrokenProcessPool:
+                retry = list(in_flight.values())
+        for task in retry:
+            yield _alone(task)
+
+
+def _drain(pool: ProcessPoolExecutor, pending: Iterator[AuditTask],
+           in_flight: dict[Future[Any], AuditTask], window: int) -> Iterator[Outcome]:
+    def fill() -> None:
+        while len(in_flight) < window:
+            task = next(pending, None)
+            if task is None:
+                return
+            in_flight[pool.submit(run_case, task)] = task
+
+    fill()
+    while in_flight:
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            record, identifiers = future.result()  # BrokenProcessPool: caller retries
+            task = in_flight.pop(future)
+            yield task, record, identifiers
+        fill()
+
+
+def dask_cluster(tasks: Iterable[AuditTask], address: str) -> Iterator[Outcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise UsageError("--scheduler needs dask.distributed: pip install 'rtcheck[dask]'") \
+            from exc
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as exc:
+        raise UsageError(f"--scheduler {address}: cannot connect ({exc}); start the "
+                         "scheduler or check the address") from exc
+    with client:
+        window = 2 * max(1, sum(client.nthreads().values()))
+        pending = iter(tasks)
+        owner: dict[Any, AuditTask] = {}
+
+        def submit() -> Any:
+            task = next(pending, None)
+            if task is None:
+                return None
+            future = client.submit(run_case, task, pure=False)
+            owner[future.key] = task
+            return future
+
+        futures = [f for f in (submit() for _ in range(window)) if f is not None]
+        queue = as_completed(futures)
+        for future in queue:
+            record, identifiers = future.result()
+            yield owner.pop(future.key), record, identifiers
+            nxt = submit()
+            if nxt is not None:
+                queue.add(nxt)
+
+
+def backend(workers: int, scheduler: str | None) -> Callable[[Iterable[AuditTask]],
+                                                              Iterator[Outcome]]:
+    """The runner for the options given."""
+    if scheduler:
+        return lambda tasks: dask_cluster(tasks, scheduler)
+    if workers < 1:
+        raise UsageError(f"--workers {workers}: give 1 or more")
+    if workers == 1:
+        return serial
+    return lambda tasks: local_pool(tasks, workers)

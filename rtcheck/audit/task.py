@@ -1,0 +1,77 @@
+"""What the audit ships to a worker: small, frozen, picklable (paths and options only).
+
+The input hash of a case covers the name and SHA-256 of every file directly in its
+folder (``rtcheck.yaml`` included); the configuration hash covers rtcheck's version, the
+protocol and its libraries, the alias file that applies and the options. ``--resume``
+reuses a result only when both are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtcheck import __version__
+from rtcheck.audit.discover import CaseFolder
+from rtcheck.rules.engine import sha256_of
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The choices shared by every case of one audit run."""
+
+    protocol_path: str
+    protocol_sha256: str
+    libraries: tuple[tuple[str, str], ...] = ()
+    arm: str | None = None
+    aliases: str | None = None
+    site_aliases_dir: str | None = None
+    end_cap: str = "half-slice"
+    anonymize: bool = False
+
+    def aliases_for(self, site: str) -> str | None:
+        """The alias file of a site: ``SITE_ALIASES_DIR/<site>.yaml`` when it exists, else
+        ``--aliases`` (else, in the worker, the case's ``rtcheck.yaml`` alias file)."""
+        if self.site_aliases_dir:
+            for suffix in (".yaml", ".yml"):
+                candidate = Path(self.site_aliases_dir) / f"{site}{suffix}"
+                if candidate.is_file():
+                    return str(candidate)
+        return self.aliases
+
+
+@dataclass(frozen=True)
+class AuditTask:
+    """One case to check: its folder and everything needed to check it and file it."""
+
+    case: CaseFolder
+    config: AuditConfig
+    aliases: str | None
+    result_name: str
+    input_sha256: str
+    config_sha256: str
+
+
+def folder_files(folder: str | Path) -> list[Path]:
+    """The regular files directly in a case folder, by name (hidden files skipped)."""
+    base = Path(folder)
+    return sorted(p for p in base.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def input_sha256(folder: str | Path) -> str:
+    """SHA-256 over (name, SHA-256 of contents) of every file of the case folder."""
+    h = hashlib.sha256()
+    for path in folder_files(folder):
+        h.update(path.name.encode("utf-8") + b"\0" + sha256_of(path).encode("ascii") + b"\n")
+    return h.hexdigest()
+
+
+def config_sha256(config: AuditConfig, aliases: str | None) -> str:
+    """SHA-256 of the configuration that decides a case's result (not of the key)."""
+    doc = {"rtcheck": __version__, "protocol": config.protocol_sha256,
+           "libraries": [sha for _, sha in config.libraries], "arm": config.arm,
+           "aliases": sha256_of(aliases) if aliases else None, "end_cap": config.end_cap,
+           "anonymize": config.anonymize}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()

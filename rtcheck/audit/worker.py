@@ -1,0 +1,107 @@
+"""The task a worker runs: check one case folder exactly as ``rtcheck check FOLDER``.
+
+Runs in a local worker process, in a ``dask.distributed`` worker or in the calling
+process. Each process sets itself up on first use (warning filters, pydicom's logger)
+and caches the validated protocol. The loader's ``warnings.catch_warnings`` is not
+thread-safe, so checks in one process are serialised by a lock: a threaded scheduler
+(dask workers with several threads) is safe, though only processes add speed.
+
+Never raises: an unusable case becomes an ``error`` result with its one-line message
+(``error_kind`` "input"); an unexpected exception becomes an ``error`` result with the
+traceback stored in the result (``error_kind`` "internal"), so one case never stops an
+audit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import warnings
+from functools import lru_cache
+from typing import Any
+
+from rtcheck.audit.result_file import AUDIT_SCHEMA_VERSION, AuditRecord
+from rtcheck.audit.task import AuditTask, folder_files
+from rtcheck.errors import RtcheckError
+from rtcheck.rules.protocol import Protocol
+
+_LOCK = threading.Lock()
+_READY = False
+
+
+def _set_up_process() -> None:
+    """Per-process set-up, once: quiet third-party warnings and pydicom's logger (the
+    findings carry what matters), Agg backend should anything import matplotlib."""
+    global _READY
+    if _READY:
+        return
+    import os
+
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
+    _READY = True
+
+
+@lru_cache(maxsize=4)
+def _protocol(path: str, sha256: str) -> Protocol:
+    """The validated protocol (``sha256`` is part of the cache key: a changed file reloads)."""
+    from rtcheck.rules.protocol import load_protocol
+
+    protocol = load_protocol(path)
+    if protocol.sha256 != sha256:
+        raise RtcheckError(f"{path} changed during the audit; rerun it")
+    return protocol
+
+
+def _check(task: AuditTask) -> tuple[dict[str, Any], dict[str, str]]:
+    from rtcheck.dicom.loader import load
+    from rtcheck.rules.engine import check_load
+    from rtcheck.rules.setup import prepare_check
+
+    cfg = task.config
+    folder = [task.case.folder]
+    setup = prepare_check(folder, protocol=_protocol(cfg.protocol_path, cfg.protocol_sha256),
+                          arm=cfg.arm, aliases=task.aliases, end_cap=cfg.end_cap)
+    result = load(folder)
+    report = check_load(result, setup.protocol, setup.options, setup.extra_inputs)
+    patients = {c.label: c.plan.patient_id if c.plan else "" for c in result.cases}
+    return report.to_dict(), patients
+
+
+def _audit_block(task: AuditTask, status: str, started: float, **fields: Any) -> dict[str, Any]:
+    block: dict[str, Any] = {"schema_version": AUDIT_SCHEMA_VERSION, "case": task.case.key,
+             "site": task.case.site, "status": status, "input_sha256": task.input_sha256,
+             "config_sha256": task.config_sha256, "patients": {}, "error": None,
+             "error_kind": None, "traceback": None}
+    block.update(fields)
+    block["duration_s"] = round(time.perf_counter() - started, 3)
+    return block
+
+
+def run_case(task: AuditTask) -> tuple[AuditRecord, frozenset[str]]:
+    """Check one case; the record and, with ``--anonymize``, the patient identifiers
+    read from its files (the caller scrubs them: the key never leaves the caller)."""
+    with _LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _set_up_process()
+        started = time.perf_counter()
+        identifiers: frozenset[str] = frozenset()
+        if task.config.anonymize:
+            from rtcheck.audit.anonymize import patient_identifiers
+
+            identifiers = patient_identifiers(folder_files(task.case.folder))
+        try:
+            report, patients = _check(task)
+        except RtcheckError as exc:
+            message = " ".join(str(exc).split())  # one line
+            audit = _audit_block(task, "error", started, error=message, error_kind="input")
+            return AuditRecord(audit, None), identifiers
+        except Exception as exc:
+            message = f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())})"
+            audit = _audit_block(task, "error", started, error=message, error_kind="internal",
+                                 traceback=traceback.format_exc())
+            return AuditRecord(audit, None), identifiers
+        audit = _audit_block(task, "checked", started, patients=patients)
+        return AuditRecord(audit, report), identifiers

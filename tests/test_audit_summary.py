@@ -1,0 +1,427 @@
+"""The cross-site audit summary (rtcheck.audit.summary): counts, CSV, key metrics,
+outliers, unmatched structures, determinism and the HTML page, from result files built by
+hand around the golden plan-check reports."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rtcheck.audit.result_file import (
+    AUDIT_SCHEMA_VERSION,
+    RESULTS_DIR,
+    AuditRecord,
+    result_name,
+    write_record,
+)
+from rtcheck.audit.summary import CSV_FIXED, summarize, write_summary, write_summary_csv
+from rtcheck.audit.summary_html import render_summary_html
+from rtcheck.audit.summary_metrics import case_points, gap_window, quantile
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden" / "check"
+#: site -> golden reports checked there; site_b also holds one error result
+SITES = {"siteA": ["spine_sbrt", "spine_cord_overdose"],
+         "siteB": ["pelvic_node_sbrt", "spine_grid_misses_oar"]}
+ERROR_CASE = "siteB/broken"
+ERROR_MESSAGE = "siteB/broken/RD.dcm: truncated DICOM file (PixelData ends early); re-export it"
+PATIENT = {"spine_sbrt": "anon-1111111111111111", "spine_cord_overdose": "anon-2222222222222222",
+           "pelvic_node_sbrt": "anon-3333333333333333",
+           "spine_grid_misses_oar": "anon-1111111111111111"}  # same patient as spine_sbrt
+CORD = "tg101.row4.D0.035cc[Gy]"
+
+
+def golden(name: str) -> dict[str, Any]:
+    return json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def record(site: str, name: str, report: dict[str, Any] | None, stamp: int,
+           patients: dict[str, str] | None = None) -> AuditRecord:
+    """An audit envelope with a run-dependent creation time and duration (``stamp``)."""
+    key = f"{site}/{name}"
+    audit = {"schema_version": AUDIT_SCHEMA_VERSION, "case": key, "site": site,
+             "status": "checked" if report is not None else "error",
+             "input_sha256": "0" * 64, "config_sha256": "1" * 64,
+             "patients": patients or {}, "error": None, "error_kind": None,
+             "traceback": None, "duration_s": 9876.125 + stamp}
+    if report is not None:
+        report = copy.deepcopy(report)
+        report["provenance"]["created_utc"] = f"2031-05-{10 + stamp:02d}T11:22:33Z"
+    else:
+        audit.update(error=ERROR_MESSAGE, error_kind="input")
+    return AuditRecord(audit, report)
+
+
+def records(stamp: int = 0) -> list[AuditRecord]:
+    out = []
+    for site, names in SITES.items():
+        for name in names:
+            report = golden(name)
+            label = report["cases"][0]["label"]
+            out.append(record(site, name, report, stamp, {label: PATIENT[name]}))
+    out.append(record("siteB", "broken", None, stamp))
+    return out
+
+
+def write_results(out: Path, recs: list[AuditRecord]) -> Path:
+    results = out / RESULTS_DIR
+    results.mkdir(parents=True, exist_ok=True)
+    for rec in recs:
+        write_record(results, result_name(rec.case), rec)
+    return results
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    write_results(tmp_path / "out", records())
+    return tmp_path / "out"
+
+
+def test_counts_per_site(out: Path) -> None:
+    s = summarize(out / RESULTS_DIR)
+    sites = {x.site: x.to_dict() for x in s.sites}
+    assert list(sites) == ["siteA", "siteB"]
+    assert sites["siteA"]["folders"] == 2 and sites["siteA"]["plan_cases"] == 2
+    assert sites["siteA"]["verdicts"] == {"PASS": 1, "FAIL": 1, "INCOMPLETE": 0, "ERROR": 0}
+    assert sites["siteA"]["rates"] == {"PASS": 0.5, "FAIL": 0.5, "INCOMPLETE": 0.0,
+                                       "ERROR": 0.0}
+    assert sites["siteB"]["folders"] == 3
+    assert sites["siteB"]["verdicts"] == {"PASS": 1, "FAIL": 0, "INCOMPLETE": 1, "ERROR": 1}
+    assert sites["siteA"]["patients"] == 2 and sites["siteB"]["patients"] == 2
+    totals = s.totals.to_dict()
+    assert totals["folders"] == 5 and totals["plan_cases"] == 5
+    assert totals["patients"] == 3  # anon-1111 is at both sites
+    assert s.protocols == ("medcare protocol paper (NCT04222634); rtcheck encoding 1",)
+    assert [e.to_dict() for e in s.errors] == [
+        {"site": "siteB", "case": ERROR_CASE, "kind": "input", "message": ERROR_MESSAGE}]
+
+
+def test_constraint_statuses_per_site(out: Path) -> None:
+    s = summarize(out / RESULTS_DIR)
+    by_id = {c.id: c for c in s.constraints}
+    cord = by_id[CORD]
+    assert cord.structure == "SpinalCord" and cord.metric == "D0.035cc[Gy]"
+    assert {k: v for k, v in cord.sites["siteA"].items() if v} == {"pass": 1, "fail": 1}
+    assert {k: v for k, v in cord.sites["siteB"].items() if v} == {"not_evaluated": 1,
+                                                                   "not_applicable": 1}
+    assert set(cord.sites["siteA"]) == {"pass", "minor_deviation", "fail", "not_evaluated",
+                                        "pending", "info", "not_applicable"}
+    assert by_id["sbrt.rx_bed"].sites["siteB"]["pass"] == 2
+    assert by_id["required.Bowel"].sites == {"siteB": {
+        "pass": 1, "minor_deviation": 0, "fail": 0, "not_evaluated": 0, "pending": 0,
+        "info": 0, "not_applicable": 0}}  # only the pelvic plan requires Bowel
+
+
+def _dist(s: Any, key: str) -> dict[str, dict[str, Any]]:
+    (m,) = [m for m in s.metrics if m.key == key]
+    return {d.site: d.to_dict() for d in m.sites}
+
+
+def test_key_metrics_and_outliers(out: Path) -> None:
+    s = summarize(out / RESULTS_DIR)
+    assert [(m.key, m.label) for m in s.metrics] == [
+        ("cord", "SpinalCord D0.035cc[Gy]"), ("coverage", "PTV D90%[Gy]"),
+        ("bed", "BED (alpha/beta 3 Gy)"), ("gap", "fraction gap")]
+    cord = _dist(s, "cord")
+    assert list(cord) == ["siteA"]  # siteB: pelvis has no cord, the grid misses the cord
+    assert [(p["case"], p["value"], p["limits"], p["beyond_limit"])
+            for p in cord["siteA"]["points"]] == [
+        ("siteA/spine_sbrt", 15.4916, [["<=", 21.9]], False),
+        ("siteA/spine_cord_overdose", 23.6149, [["<=", 21.9]], True)]
+    assert cord["siteA"]["median"] == round((15.4916 + 23.6149) / 2, 4)
+    assert cord["siteA"]["iqr_fences"] is None  # fewer than 4 values
+    coverage = _dist(s, "coverage")
+    assert [p["value"] for p in coverage["siteB"]["points"]] == [30.5958, 30.7956]
+    assert coverage["siteB"]["limits"] == [[">=", 30.0]]
+    assert [p["value"] for p in _dist(s, "bed")["siteA"]["points"]] == [130.0, 130.0]
+    gaps = _dist(s, "gap")["siteA"]
+    assert gaps["n"] == 4 and gaps["limits"] == [[">=", 48.0], ["<", 72.0]]
+    assert [(p["case"], p["note"], p["value"]) for p in gaps["points"]][:2] == [
+        ("siteA/spine_cord_overdose", "2→3", 48.15), ("siteA/spine_sbrt", "2→3", 48.15)]
+    assert [o.to_dict() for o in s.outliers] == [
+        {"key": "cord", "label": "SpinalCord D0.035cc[Gy]", "site": "siteA",
+         "case": "siteA/spine_cord_overdose", "note": "", "value": 23.6149, "unit": "Gy",
+         "limits": [["<=", 21.9]], "reasons": ["beyond the limit"]}]
+
+
+def test_iqr_outliers_need_four_values_and_use_linear_quartiles(tmp_path: Path) -> None:
+    recs = []
+    for i, name in enumerate(["spine_sbrt", "spine_beam_doses", "spine_ptv_undercoverage",
+                              "spine_consecutive_days", "spine_cord_overdose"]):
+        recs.append(record("siteC", f"{i}_{name}", golden(name), 0))
+    s = summarize(write_results(tmp_path, recs))
+    cov = _dist(s, "coverage")["siteC"]
+    values = sorted([30.7956, 30.7955, 28.473, 30.7956, 30.6844])
+    assert [p["value"] for p in cov["points"]] == values
+    q1, q3 = quantile(values, 0.25), quantile(values, 0.75)
+    assert (cov["q1"], cov["q3"]) == (30.6844, 30.7956) == (q1, q3)
+    assert cov["iqr_fences"] == [round(q1 - 1.5 * (q3 - q1), 4), round(q3 + 1.5 * (q3 - q1), 4)]
+    flagged = [(p["case"], p["beyond_limit"], p["iqr_outlier"]) for p in cov["points"]
+               if p["beyond_limit"] or p["iqr_outlier"]]
+    assert flagged == [("siteC/2_spine_ptv_undercoverage", True, True)]
+    (o,) = [o for o in s.outliers if o.key == "coverage"]
+    assert o.reasons == ("beyond the limit", "beyond 1.5 IQR")
+    gap_fails = [o.note for o in s.outliers if o.key == "gap"]
+    assert gap_fails == ["1→2", "2→3"]  # the consecutive-days plan: 24 h gaps
+
+
+def test_unmatched_structures(out: Path) -> None:
+    s = summarize(out / RESULTS_DIR)
+    assert [u.to_dict() for u in s.unmatched] == [
+        {"site": "siteA", "structure": "SpinalCord_Sub", "count": 2,
+         "reasons": ["derived structure not supplied"],
+         "cases": ["siteA/spine_cord_overdose", "siteA/spine_sbrt"]},
+        {"site": "siteB", "structure": "SpinalCord_Sub", "count": 1,
+         "reasons": ["derived structure not supplied"],
+         "cases": ["siteB/spine_grid_misses_oar"]}]
+
+
+def test_unmatched_required_structure_and_structure_not_found() -> None:
+    case = golden("spine_sbrt")["cases"][0]
+    for check in case["checks"]:
+        if check["structure"] == "SpinalCord":
+            check.update(roi=None, value=None, status="not_evaluated",
+                         match="SpinalCord: no ROI matched (tried exact, alias file, TG-263 "
+                               "normalisation)")
+    case["findings"].append({"code": "STRUCTURE_NOT_FOUND", "severity": "ERROR",
+                             "message": "no target named 'PTV2'", "path": None,
+                             "subject": "PTV2"})
+    from rtcheck.audit.summary_metrics import unmatched_structures
+
+    assert unmatched_structures(case) == {"SpinalCord": {"not found"},
+                                          "SpinalCord_Sub": {"derived structure not supplied"},
+                                          "PTV2": {"not found"}}
+    assert "cord" not in {p.key for p in case_points(case)}
+
+
+def _csv(out: Path) -> list[dict[str, str]]:
+    text = (out / "summary.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_csv_rows_and_columns(out: Path) -> None:
+    write_summary_csv(out / RESULTS_DIR, out / "summary.csv")
+    text = (out / "summary.csv").read_text(encoding="utf-8")
+    header = next(csv.reader(io.StringIO(text)))
+    assert tuple(header[:6]) == CSV_FIXED
+    ids: dict[str, None] = {}  # first-seen order over the files in name order
+    for path in sorted((out / RESULTS_DIR).glob("*.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))["report"] or {"cases": []}
+        for case in report["cases"]:
+            ids.update((c["id"], None) for c in case["checks"])
+    assert header[6:] == [f"{i} {part}" for i in ids for part in ("value", "status")]
+    rows = {r["case"]: r for r in _csv(out)}
+    assert list(rows) == sorted(rows)  # file-name order = case-key order here
+    overdose = rows["siteA/spine_cord_overdose"]
+    assert (overdose["site"], overdose["patient_key"], overdose["plan_label"],
+            overdose["verdict"], overdose["error"]) == (
+        "siteA", "anon-2222222222222222", "T9_SBRT", "FAIL", "")
+    assert (overdose[f"{CORD} value"], overdose[f"{CORD} status"]) == ("23.6149", "fail")
+    assert (overdose["sbrt.ptv_coverage value"], overdose["sbrt.rx_bed value"]) == (
+        "30.6844", "130.0")
+    pelvis = rows["siteB/pelvic_node_sbrt"]
+    assert (pelvis[f"{CORD} value"], pelvis[f"{CORD} status"]) == ("", "not_applicable")
+    assert pelvis["tg101.row21.D0.035cc[Gy]:Bowel value"] == "17.1298"
+    grid = rows["siteB/spine_grid_misses_oar"]
+    assert (grid[f"{CORD} value"], grid[f"{CORD} status"], grid["verdict"]) == (
+        "", "not_evaluated", "INCOMPLETE")
+    broken = rows[ERROR_CASE]
+    assert (broken["verdict"], broken["error"], broken["patient_key"]) == (
+        "ERROR", ERROR_MESSAGE, "")
+    assert all(v == "" for k, v in broken.items() if k.endswith((" value", " status")))
+    assert len(rows) == 5
+
+
+def test_several_plan_cases_and_a_folder_without_one(tmp_path: Path) -> None:
+    both = golden("spine_sbrt")
+    both["cases"].append(golden("pelvic_node_sbrt")["cases"][0])
+    empty = golden("spine_sbrt")
+    empty["cases"] = []
+    results = write_results(tmp_path, [
+        record("siteA", "two", both, 0, {"T9_SBRT": "anon-a", "LN_ILIAC_SBRT": "anon-b"}),
+        record("siteA", "none", empty, 0)])
+    s = summarize(results)
+    assert s.sites[0].verdicts == {"PASS": 2, "FAIL": 0, "INCOMPLETE": 1, "ERROR": 0}
+    assert s.sites[0].folders == 2 and s.sites[0].patients == 2
+    cord = _dist(s, "cord")["siteA"]
+    assert [p["case"] for p in cord["points"]] == ["siteA/two [T9_SBRT]"]
+    write_summary_csv(results, tmp_path / "summary.csv")
+    rows = [(r["case"], r["plan_label"], r["patient_key"], r["verdict"], r["error"])
+            for r in _csv(tmp_path)]
+    assert rows == [("siteA/none", "", "", "INCOMPLETE", "no plan case found"),
+                    ("siteA/two", "T9_SBRT", "anon-a", "PASS", ""),
+                    ("siteA/two", "LN_ILIAC_SBRT", "anon-b", "PASS", "")]
+
+
+def test_an_empty_or_unreadable_results_folder(tmp_path: Path) -> None:
+    results = tmp_path / RESULTS_DIR
+    results.mkdir()
+    (results / "old.json").write_text('{"audit": {"schema_version": "0.1"}}', encoding="utf-8")
+    s = write_summary(tmp_path)
+    assert s.sites == () and s.metrics == () and s.unreadable == 1
+    assert s.totals.plan_cases == 0
+    assert (tmp_path / "summary.csv").read_text(encoding="utf-8") == ",".join(CSV_FIXED) + "\n"
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert 'class="badge v-INCOMPLETE"' in html and "1 result file(s) not readable" in html
+
+
+def test_gap_window_is_read_from_the_spacing_metric() -> None:
+    case = golden("spine_sbrt")["cases"][0]
+    assert gap_window(case) == ((">=", 48.0), ("<", 72.0))
+    for check in case["checks"]:
+        if check["kind"] == "fraction_spacing":
+            check["metric"] = "shortest gap (24 h < gap ≤ inf h)"
+    assert gap_window(case) == ((">", 24.0),)
+
+
+def test_outputs_are_deterministic_and_hold_no_run_time(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    write_results(first, records(stamp=0))
+    second = tmp_path / "second"
+    write_results(second, list(reversed(records(stamp=7))))  # other order, other times
+    a, b = write_summary(first), write_summary(second)
+    assert a == b
+    for name in ("summary.csv", "summary.json", "summary.html"):
+        data = (first / name).read_bytes()
+        assert data == (second / name).read_bytes(), name
+        text = data.decode("utf-8")
+        for stamp in (0, 7):
+            assert f"2031-05-{10 + stamp:02d}" not in text, name
+            assert f"{9876.125 + stamp}" not in text, name
+        assert "fixtures/spine_sbrt/RD.dcm" not in text  # no provenance input path
+        assert "<created_utc>" not in text
+    doc = json.loads((first / "summary.json").read_text(encoding="utf-8"))
+    assert doc == a.to_dict()
+    assert not [p for p in first.glob(".*.tmp")]
+
+
+class _Tables(HTMLParser):
+    """Cell texts of every table row, by table class; attributes of each row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[tuple[dict[str, str | None], list[str]]]] = {}
+        self._stack: list[str] = []
+        self._row: list[str] | None = None
+        self._in_cell = 0
+        self.svgs = 0
+        self.texts: list[str] = []
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self._stack.append(a.get("class") or "")
+            self.tables.setdefault(self._stack[-1], [])
+        elif tag == "tr" and self._stack:
+            self._row = []
+            self.tables[self._stack[-1]].append((a, self._row))
+        elif tag in ("td", "th") and self._row is not None:
+            self._row.append("")
+            self._in_cell += 1
+        elif tag == "svg":
+            self.svgs += 1
+        for name in ("src", "href"):
+            if a.get(name):
+                self.external.append(str(a[name]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._stack.pop()
+            self._row = None
+        elif tag in ("td", "th") and self._in_cell:
+            self._in_cell -= 1
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+        if self._row is not None and self._in_cell:
+            self._row[-1] += data
+
+
+def _page(out: Path) -> _Tables:
+    write_summary(out)
+    parser = _Tables()
+    parser.feed((out / "summary.html").read_text(encoding="utf-8"))
+    return parser
+
+
+def test_html_tables_hold_the_numbers(out: Path) -> None:
+    page = _page(out)
+    sites = {a.get("data-site"): cells for a, cells in page.tables["sites"] if a.get("data-site")}
+    assert sites["siteA"][:8] == ["siteA", "2", "2", "2", "1 (50.0 %)", "1 (50.0 %)", "0", "0"]
+    assert sites["siteB"][:8] == ["siteB", "3", "2", "3", "1 (33.3 %)", "0", "1 (33.3 %)",
+                                  "1 (33.3 %)"]
+    assert sites["all sites"][:4] == ["all sites", "5", "3", "5"]
+    cord_rows = [(a.get("data-site"), cells) for a, cells in page.tables["constraints"]
+                 if a.get("data-check") == CORD]
+    assert cord_rows[0][0] == "siteA" and cord_rows[0][1][2:6] == [
+        "siteA", "2", "1 (50.0 %)", "0"]  # Checks, FAIL, NOT EVALUATED
+    assert cord_rows[1][0] == "siteB" and cord_rows[1][1][:4] == [
+        "siteB", "2", "0", "1 (50.0 %)"]
+    stats = [cells for a, cells in page.tables["stats"] if a.get("data-site") == "siteA"]
+    assert stats[0][:8] == ["siteA", "2", "15.49", "17.52", "19.55", "21.58", "23.61",
+                            "<= 21.9"]
+    outliers = [cells for _, cells in page.tables["outliers"]][1:]
+    assert outliers == [["SpinalCord D0.035cc[Gy]", "siteA", "siteA/spine_cord_overdose",
+                         "23.61 Gy", "<= 21.9", "beyond the limit"]]
+    unmatched = [cells for _, cells in page.tables["unmatched"]][1:]
+    assert [c[:3] for c in unmatched] == [["siteA", "SpinalCord_Sub", "2"],
+                                          ["siteB", "SpinalCord_Sub", "1"]]
+    errors = [cells for _, cells in page.tables["errors"]][1:]
+    assert errors == [["siteB", ERROR_CASE, "input", ERROR_MESSAGE]]
+    assert page.svgs == 2 + 1 + 4  # one bar per site and the total, one plot per metric
+    assert "siteA/spine_cord_overdose" in page.texts  # the outlier's label in its plot
+    assert page.external == []
+
+
+def test_html_escapes_every_string(tmp_path: Path) -> None:
+    evil = "<script>alert(1)</script>"
+    report = golden("spine_cord_overdose")
+    report["cases"][0]["checks"][0]["title"] = evil
+    results = write_results(tmp_path, [record(f"site{evil}", "x", report, 0),
+                                       record("s", f"y{evil}", None, 0)])
+    text = render_summary_html(summarize(results))
+    assert "<script>" not in text and "&lt;script&gt;" in text
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("chromium not installed: apt-get install -y chromium")
+
+
+def test_screenshot_shows_tables_bars_and_plots(out: Path, tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    browser = _chromium()
+    write_summary(out)
+    png = tmp_path / "summary.png"
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
+         "--window-size=1280,2400", (out / "summary.html").as_uri()],
+        capture_output=True, text=True, timeout=180, check=False)
+    assert png.is_file(), f"chromium wrote no screenshot: {done.stderr[-2000:]}"
+    img = imread(str(png))
+    assert img.shape[:2] == (2400, 1280)
+    rgb = (img[..., :3] * 255).round().astype(int)
+    colours = {tuple(p) for p in rgb[::4, ::4].reshape(-1, 3).tolist()}
+    assert len(colours) > 100, f"only {len(colours)} distinct colours: blank page?"
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    green = (r < 80) & (g > 100) & (b < 80)  # PASS bars
+    red = (r > 170) & (g < 80) & (b < 80)  # FAIL bars, limit lines
+    purple = (abs(r - 0x5E) < 12) & (abs(g - 0x35) < 12) & (abs(b - 0xB1) < 12)  # ERROR bar
+    assert green[:700].sum() > 300 and red[:700].sum() > 300 and purple[:700].sum() > 100
+    white_rows = (rgb.min(axis=2) > 250).all(axis=1)
+    assert white_rows.mean() < 0.5
