@@ -5,8 +5,11 @@ with at most a small window of tasks in flight (twice the workers), so memory st
 bounded and a killed audit loses only the cases in flight.
 
 * ``workers == 1``: in this process, one case after another.
-* ``workers > 1``: a :class:`concurrent.futures.ProcessPoolExecutor` with the ``spawn``
-  start method (no state inherited from the parent: each worker sets itself up). A
+* ``workers > 1``: a :class:`concurrent.futures.ProcessPoolExecutor` with the
+  ``forkserver`` start method: a clean server process imports the checking modules once
+  (numpy, pydicom, the loader and the rules: about a second) and each worker is forked
+  from it, so workers start at once and inherit nothing from this process (no threads,
+  no open files); each worker then sets itself up (:mod:`rtcheck.audit.worker`). A
   worker process that dies (killed, out of memory) breaks the pool: the cases in flight
   are then retried one by one, each in a fresh one-worker pool, and one that kills its
   worker again gets an internal-error result; the audit goes on with a new pool.
@@ -47,9 +50,19 @@ def _died(task: AuditTask) -> AuditRecord:
     return AuditRecord(audit, None)
 
 
+_PRELOAD = ["rtcheck.audit.worker", "rtcheck.dicom.loader", "rtcheck.rules.engine",
+            "rtcheck.rules.setup"]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
+
+
 def _alone(task: AuditTask) -> Outcome:
     """Retry one case in a fresh one-worker pool (after a pool broke)."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(1, mp_context=_context()) as pool:
         try:
             record, identifiers = pool.submit(run_case, task).result()
         except BrokenProcessPool:
@@ -59,7 +72,7 @@ def _alone(task: AuditTask) -> Outcome:
 
 def local_pool(tasks: Iterable[AuditTask], workers: int) -> Iterator[Outcome]:
     pending = iter(tasks)
-    context = multiprocessing.get_context("spawn")
+    context = _context()
     while True:
         retry: list[AuditTask] = []
         with ProcessPoolExecutor(workers, mp_context=context) as pool:

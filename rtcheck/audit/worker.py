@@ -32,13 +32,22 @@ _READY = False
 
 
 def _set_up_process() -> None:
-    """Per-process set-up, once: quiet third-party warnings and pydicom's logger (the
-    findings carry what matters), Agg backend should anything import matplotlib."""
+    """Per-process set-up, once: quiet pydicom's logger (the findings carry what matters),
+    Agg backend should anything import matplotlib, and one BLAS/OpenMP thread.
+
+    The check's numpy work is many small operations: OpenBLAS's own threads only spin
+    (measured: a 40-case serial audit used 13.7 s of CPU in 8.2 s, pinned 7.2 s in
+    7.6 s) and steal the cores the other workers need; parallelism is one process per
+    core. ``threadpoolctl`` limits the pools already loaded (numpy is imported by then).
+    """
     global _READY
     if _READY:
         return
     import os
 
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
     os.environ.setdefault("MPLBACKEND", "Agg")
     logging.getLogger("pydicom").setLevel(logging.ERROR)
     _READY = True
