@@ -227,3 +227,43 @@ def test_cli_audit_exit_codes_and_refusals(tmp_path: Path,
     run = runner.invoke(cli, ["audit", str(root), "--protocol", "medcare", "--out",
                               str(tmp_path / "o1"), "--resume", "--overwrite"])
     assert run.exit_code == 2 and "give one" in run.output
+
+
+def test_results_are_slim_and_picklable(tree: Path) -> None:
+    """A task and its record travel between processes: paths in, a few tens of KB out (a
+    pickled DVH report with dose arrays was 28 MB)."""
+    import pickle
+
+    (case,) = [c for c in discover(tree) if c.key == "site_a/spine_sbrt"]
+    cfg = config()
+    task = AuditTask(case, cfg, None, "x.json", input_sha256(case.folder),
+                     config_sha256(cfg, None))
+    assert len(pickle.dumps(task)) < 2_000
+    record, identifiers = worker.run_case(task)
+    assert identifiers == frozenset()  # read only with --anonymize
+    assert 10_000 < len(pickle.dumps(record)) < 200_000
+
+
+def test_progress_bar_on_a_terminal_and_lines_otherwise(tmp_path: Path) -> None:
+    from rtcheck.audit.progress import Progress
+    from rtcheck.audit.result_file import AuditRecord
+
+    def record(verdict: str) -> AuditRecord:
+        return AuditRecord({"case": f"s/{verdict}", "status": "checked"},
+                           {"cases": [{"verdict": verdict}]})
+
+    bar_stream = StringIO()
+    bar = Progress(3, 1, tmp_path / "a.log", bar_stream, bar=True)
+    bar.finished(record("PASS"))
+    bar.finished(record("FAIL"))
+    bar.close()
+    shown = bar_stream.getvalue()
+    assert "3/3" in shown and "1 PASS, 1 FAIL, 0 INCOMPLETE, 0 ERROR" in shown
+    assert "case/s" in shown or "s/case" in shown  # the rate
+    plain_stream = StringIO()
+    plain = Progress(2, 0, tmp_path / "b.log", plain_stream, bar=False)
+    plain.finished(record("INCOMPLETE"))
+    plain.close()
+    assert plain_stream.getvalue() == "[1/2] INCOMPLETE s/INCOMPLETE\n"
+    assert (tmp_path / "a.log").read_text(encoding="utf-8").splitlines() == [
+        "[2/3] PASS       s/PASS", "[3/3] FAIL       s/FAIL"]
