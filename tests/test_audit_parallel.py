@@ -103,3 +103,29 @@ def test_sigkilled_audit_resumes_to_the_uninterrupted_result(tmp_path: Path) -> 
     assert results(out) == results(full)
     for name in SUMMARIES:
         assert (out / name).read_bytes() == (full / name).read_bytes(), name
+
+
+def test_ctrl_c_keeps_finished_results_and_says_how_to_finish(tmp_path: Path) -> None:
+    """SIGINT to the whole process group (a terminal's Ctrl-C) with 2 workers: exit 130,
+    one line saying what was kept, no traceback, no temporary file; --resume finishes."""
+    root = make_tree(tmp_path / "tree", {"site_a": ["spine_sbrt", "spine_cord_overdose"],
+                                         "site_b": ["pelvic_node_sbrt"]}, copies=6)
+    out = tmp_path / "out"
+    cmd = [*_audit_cmd(root, out)[:-2], "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and len(list((out / "results").glob("*.json"))) >= 2:
+            break
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    kept = len(list((out / "results").glob("*.json")))
+    assert 2 <= kept < 18
+    assert "every finished result is kept: rerun with --resume to finish the audit" in stderr
+    assert "Traceback" not in stderr and not list(out.rglob("*.tmp"))
+    resumed = subprocess.run([*cmd, "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 1, resumed.stderr
+    assert len(list((out / "results").glob("*.json"))) == 18

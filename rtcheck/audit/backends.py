@@ -60,9 +60,21 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group; only the audit process
+    handles it (it cancels what has not started and keeps every finished result)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_ignore_sigint)
+
+
 def _alone(task: AuditTask) -> Outcome:
     """Retry one case in a fresh one-worker pool (after a pool broke)."""
-    with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+    with _pool(1) as pool:
         try:
             record, identifiers = pool.submit(run_case, task).result()
         except BrokenProcessPool:
@@ -72,16 +84,18 @@ def _alone(task: AuditTask) -> Outcome:
 
 def local_pool(tasks: Iterable[AuditTask], workers: int) -> Iterator[Outcome]:
     pending = iter(tasks)
-    context = _context()
     while True:
         retry: list[AuditTask] = []
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with _pool(workers) as pool:
             in_flight: dict[Future[Any], AuditTask] = {}
             try:
                 yield from _drain(pool, pending, in_flight, 2 * workers)
                 return
             except BrokenProcessPool:
                 retry = list(in_flight.values())
+            except BaseException:  # Ctrl-C, or the caller stopped: drop what has not started
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         for task in retry:
             yield _alone(task)
 

@@ -155,6 +155,10 @@ def run_audit(root: str | os.PathLike[str], out: str | os.PathLike[str],
             progress.finished(record)
         write_summary(out_dir)
         progress.log(f"done: {progress.count_text()}")
+    except KeyboardInterrupt:
+        progress.log(f"interrupted after {progress.done} of {len(tasks)} case(s); every "
+                     "finished result is kept: rerun with --resume to finish the audit")
+        raise
     finally:
         progress.close()
     return AuditOutcome(out_dir, len(tasks), len(kept), dict(progress.counts))

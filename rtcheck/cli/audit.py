@@ -54,7 +54,8 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
 
     Exit 0 every plan PASS; 1 a plan FAIL or INCOMPLETE; 2 usage error; 3 a case could
     not be checked (an error result: unusable input, or an internal error whose
-    traceback is in that case's result); 4 internal error of the audit itself.
+    traceback is in that case's result); 4 internal error of the audit itself; 130
+    interrupted (Ctrl-C): finished results are kept, --resume finishes the audit.
     """
     from rtcheck.audit.run import AuditRun, run_audit
     from rtcheck.audit.task import AuditConfig
@@ -79,7 +80,10 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
         end_cap=end_cap, anonymize=anonymize)
     run = AuditRun(workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                    site_level=site_level, resume=resume, overwrite=overwrite, anon_key=key)
-    outcome = run_audit(os.path.abspath(root), out_dir, config, run)
+    try:
+        outcome = run_audit(os.path.abspath(root), out_dir, config, run)
+    except KeyboardInterrupt:
+        sys.exit(130)  # the log line says what was kept and how to finish
     counts = ", ".join(f"{n} {v}" for v, n in outcome.counts.items())
     click.echo(f"audit: {outcome.cases} case folder(s) ({outcome.kept} kept by --resume): "
                f"{counts}; summary: {os.path.join(out_dir, 'summary.html')}")
