@@ -7,6 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from rtcheck.audit.task import AuditConfig
+from rtcheck.rules.protocol import load_protocol
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 #: site -> fixture folders copied into it (expected verdicts in the fixtures' README)
@@ -51,3 +54,9 @@ def results(out: Path) -> dict[str, dict[str, Any]]:
         doc = json.loads(path.read_text(encoding="utf-8"))
         found[doc["audit"]["case"]] = stable(doc)
     return found
+
+
+def medcare_config(**changes: Any) -> AuditConfig:
+    """The audit configuration of ``--protocol medcare`` (with ``changes``)."""
+    p = load_protocol("medcare")
+    return AuditConfig(p.path, p.sha256, p.libraries, **changes)

@@ -14,16 +14,10 @@ from pathlib import Path
 import pytest
 
 from rtcheck.audit.run import AuditRun, run_audit
-from rtcheck.audit.task import AuditConfig
-from rtcheck.rules.protocol import load_protocol
 from tests.audit_helpers import make_tree, results
+from tests.audit_helpers import medcare_config as config
 
 SUMMARIES = ("summary.csv", "summary.json", "summary.html")
-
-
-def config() -> AuditConfig:
-    p = load_protocol("medcare")
-    return AuditConfig(p.path, p.sha256, p.libraries)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +114,7 @@ def test_ctrl_c_keeps_finished_results_and_says_how_to_finish(tmp_path: Path) ->
             break
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     kept = len(list((out / "results").glob("*.json")))
     assert 2 <= kept < 18

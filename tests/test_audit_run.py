@@ -18,15 +18,10 @@ from rtcheck.audit.run import AuditRun, run_audit
 from rtcheck.audit.task import AuditConfig, AuditTask, config_sha256, input_sha256
 from rtcheck.cli import cli
 from rtcheck.errors import UsageError
-from rtcheck.rules.protocol import load_protocol
 from tests.audit_helpers import VERDICTS, make_tree, results, stable
+from tests.audit_helpers import medcare_config as config
 
 KEY = "k" * 32
-
-
-def config(**changes: object) -> AuditConfig:
-    p = load_protocol("medcare")
-    return AuditConfig(p.path, p.sha256, p.libraries, **changes)  # type: ignore[arg-type]
 
 
 def audit(root: Path, out: Path, **run: object) -> tuple[object, str]:

@@ -8,8 +8,6 @@ import copy
 import csv
 import io
 import json
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from rtcheck.audit.result_file import (
 from rtcheck.audit.summary import CSV_FIXED, summarize, write_summary, write_summary_csv
 from rtcheck.audit.summary_html import render_summary_html
 from rtcheck.audit.summary_metrics import case_points, gap_window, quantile
+from tests.browser import screenshot_rgb
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden" / "check"
@@ -393,29 +392,9 @@ def test_html_escapes_every_string(tmp_path: Path) -> None:
     assert "<script>" not in text and "&lt;script&gt;" in text
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("chromium not installed: apt-get install -y chromium")
-
-
 def test_screenshot_shows_tables_bars_and_plots(out: Path, tmp_path: Path) -> None:
-    from matplotlib.image import imread
-
-    browser = _chromium()
     write_summary(out)
-    png = tmp_path / "summary.png"
-    done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
-         "--window-size=1280,2400", (out / "summary.html").as_uri()],
-        capture_output=True, text=True, timeout=180, check=False)
-    assert png.is_file(), f"chromium wrote no screenshot: {done.stderr[-2000:]}"
-    img = imread(str(png))
-    assert img.shape[:2] == (2400, 1280)
-    rgb = (img[..., :3] * 255).round().astype(int)
+    rgb = screenshot_rgb(out / "summary.html", tmp_path, 1280, 2400)
     colours = {tuple(p) for p in rgb[::4, ::4].reshape(-1, 3).tolist()}
     assert len(colours) > 100, f"only {len(colours)} distinct colours: blank page?"
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]

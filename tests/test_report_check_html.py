@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from rtcheck.rules.options import CheckOptions
 from rtcheck.rules.protocol import load_protocol
 from rtcheck.rules.result import CheckReport, CheckResult
 from rtcheck.rules.vocabulary import CheckKind, CheckStatus, Comparison, Tier
+from tests.browser import screenshot_rgb
 from tests.conftest import FIXTURES, REPO
 
 PLANS = {"spine_sbrt": "spine", "spine_cord_overdose": "spine",
@@ -272,30 +272,10 @@ def test_import_is_cheap_and_click_free() -> None:
     assert done.stdout.split() == ["False", "False"]
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("chromium not installed: apt-get install -y chromium")
-
-
 def test_screenshot_is_not_blank(page: Callable[[str], str], tmp_path: Path) -> None:
-    from matplotlib.image import imread
-
-    browser = _chromium()
     html_file = tmp_path / "report.html"
     html_file.write_text(page("spine_cord_overdose"), encoding="utf-8")
-    png = tmp_path / "out.png"
-    done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}",
-         "--window-size=1280,2000", html_file.as_uri()],
-        capture_output=True, text=True, timeout=180, check=False)
-    assert png.is_file(), f"chromium wrote no screenshot: {done.stderr[-2000:]}"
-    img = imread(str(png))
-    assert img.shape[:2] == (2000, 1280)
-    rgb = (img[..., :3] * 255).round().astype(int)
+    rgb = screenshot_rgb(html_file, tmp_path, 1280, 2000)
     colours = {tuple(p) for p in rgb[::4, ::4].reshape(-1, 3).tolist()}
     assert len(colours) > 200, f"only {len(colours)} distinct colours: blank page?"
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
