@@ -145,6 +145,17 @@ class Code(StrEnum):
     COX_NOT_ESTIMABLE = "COX_NOT_ESTIMABLE"
     COX_NOT_CONVERGED = "COX_NOT_CONVERGED"
     COX_MISSING_COVARIATE = "COX_MISSING_COVARIATE"
+    PSA_BELOW_LOD = "PSA_BELOW_LOD"
+    PATIENT_EXCLUDED = "PATIENT_EXCLUDED"
+    PATIENT_NOT_EVALUABLE = "PATIENT_NOT_EVALUABLE"
+    NO_REGISTRATION = "NO_REGISTRATION"
+    EVENTS_AFTER_OFF_STUDY = "EVENTS_AFTER_OFF_STUDY"
+    CPFS_NO_IMAGING = "CPFS_NO_IMAGING"
+    IMAGING_PROGRESSION_NOT_RECORDED = "IMAGING_PROGRESSION_NOT_RECORDED"
+    NEST_WITHOUT_PROGRESSION = "NEST_WITHOUT_PROGRESSION"
+    NEST_NOT_SYSTEMIC = "NEST_NOT_SYSTEMIC"
+    DEATH_CAUSE_UNKNOWN = "DEATH_CAUSE_UNKNOWN"
+    DATE_IMPUTED = "DATE_IMPUTED"
 
     # --- check (protocol plan check; DOSE_IMPLAUSIBLE is also raised by the loader) ---
     DOSE_IMPLAUSIBLE = "DOSE_IMPLAUSIBLE"
@@ -339,6 +350,46 @@ _EVENTS: dict[Code, CodeInfo] = {
     Code.COX_MISSING_COVARIATE: _info(
         (_W,), "events",
         "patients without every covariate were left out of the multivariate Cox model"),
+    Code.PSA_BELOW_LOD: _info(
+        (_I,), "events",
+        "a PSA value below its row's limit of detection ('lod') is used as '<lod' (censored low)"),
+    Code.PATIENT_EXCLUDED: _info(
+        (_W,), "events",
+        "a patient is not analysed (not treated, off study before the start, or started after "
+        "the cut-off): named with the reason"),
+    Code.PATIENT_NOT_EVALUABLE: _info(
+        (_W,), "events",
+        "a patient is not evaluable for one endpoint (e.g. no PSA after the start): left out of "
+        "that endpoint's estimate, with the reason"),
+    Code.NO_REGISTRATION: _info(
+        (_W,), "events",
+        "no 'registration' row: the first treatment day stands in for it; events before it "
+        "are not checked against registration"),
+    Code.EVENTS_AFTER_OFF_STUDY: _info(
+        (_W,), "events",
+        "rows dated after a withdrawal or loss to follow-up: not used for endpoints"),
+    Code.CPFS_NO_IMAGING: _info(
+        (_W,), "events",
+        "no conventional imaging after the start: cPFS is censored at the start (day 0)"),
+    Code.IMAGING_PROGRESSION_NOT_RECORDED: _info(
+        (_W,), "events",
+        "an imaging row says progression but no 'progression' row has that date: not a cPFS "
+        "event until a 'progression' row is added"),
+    Code.NEST_WITHOUT_PROGRESSION: _info(
+        (_W,), "events",
+        "NEST started for (poly)progression without a progression after the start on or "
+        "before that day (protocol: diagnosed on conventional imaging)"),
+    Code.NEST_NOT_SYSTEMIC: _info(
+        (_W,), "events",
+        "a 'nest' row whose drug is denosumab alone: not next-line systemic treatment "
+        "(protocol), not used"),
+    Code.DEATH_CAUSE_UNKNOWN: _info(
+        (_W,), "events",
+        "death of unknown cause: a CSS event or censored, per --unknown-death-cause"),
+    Code.DATE_IMPUTED: _info(
+        (_W,), "events",
+        "a partial date (YYYY-MM or YYYY) was imputed (day 15; 1 July when the month is "
+        "missing)"),
 }
 
 _CHECK: dict[Code, CodeInfo] = {

@@ -23,8 +23,6 @@ BAD_CORPUS = [
     ("B04", 18, "value", "different PSA values on 2020-05-20: 2.5 (row 17), 25 (row 18)"),
     ("B05", 21, "unit", "PSA unit missing; write ng/mL"),
     ("B05", 22, "unit", "PSA unit 'ng/dL' not accepted"),
-    ("B06", None, "event_type", "start date missing"),
-    ("B07", None, "event_type", "no 'registration' row"),
     ("B08", 28, "event_type", "'chemo' is not an event type"),
     ("B09", 31, "site", "'bone' is not allowed; use one of local, nodal, metastatic"),
     ("B09", 32, "reason", "missing for a nest row"),
@@ -40,6 +38,19 @@ BAD_CORPUS = [
     ("B14", 53, "date", "missing for a psa row"),
     ("B15", 55, "modality", "missing for a rt_end row; use one of SBRT, fractionated"),
     ("B16", 60, "value", "covariate who_ps given 2 times with different values (rows 59, 60)"),
+    ("B17", 63, "value", "'abc' is not a number"),
+    ("B17", 64, "value", "'<0.1' disagrees with the limit of detection 0.2 in 'lod'"),
+    ("B17", 65, "modality", "'CT' is not allowed; use one of conventional, PSMA"),
+    ("B17", 66, "decision_date", "tumour-board decision 2021-02-01 is after the NEST start"),
+    ("B17", 67, "date", "'2021-13' is not a date"),
+]
+#: warnings listed with the errors of bad_events.csv (patients excluded or without registration)
+BAD_WARNINGS = [
+    "(warning) B04: DUPLICATE_ROW: row 16 repeats row 15 exactly",
+    "(warning) B06: PATIENT_EXCLUDED: start date missing: no course-1 'rt_end'/'rt_fraction' or "
+    "'metastasectomy' row, so the patient counts as registered but not treated",
+    "(warning) B07: NO_REGISTRATION: no 'registration' row: the first course-1 treatment day "
+    "stands in for it",
 ]
 
 #: the columns of a minimal event CSV written line by line (:func:`write_lines`)

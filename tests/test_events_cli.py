@@ -82,7 +82,7 @@ def test_bad_corpus_exits_3_with_every_per_patient_message():
     result = _run(str(BAD_CSV), "--cutoff", "2023-06-30")
     assert result.exit_code == 3
     assert result.stdout == ""
-    assert result.stderr.startswith(f"rtcheck: error: {BAD_CSV}: 25 problem(s)")
+    assert result.stderr.startswith(f"rtcheck: error: {BAD_CSV}: 28 problem(s)")
     for pid, line, column, text in BAD_CORPUS:
         where = f", row {line}" if line else ""
         assert f"  - patient {pid}{where}, field '{column}': " in result.stderr

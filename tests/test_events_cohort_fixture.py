@@ -30,14 +30,16 @@ def test_generator_depends_on_the_seed():
     assert module.generate(module.SEED + 1) != module.generate(module.SEED)
 
 
-def test_cohort_has_18_patients_and_every_event_type():
+def test_cohort_has_18_treated_patients_one_withdrawn_and_every_event_type():
     parsed = read_event_file(COHORT_CSV)
     assert parsed.problems == []
-    assert len({e.patient_id for e in parsed.events}) == 18
+    assert len({e.patient_id for e in parsed.events}) == 19  # MC19 withdrew before treatment
     labels = {e.label for e in parsed.events}
     assert labels == {"registration", "rt_fraction", "rt_end", "metastasectomy", "nest",
                       "progression", "death", "last_followup", "psa", "testosterone",
-                      "toxicity"}
+                      "toxicity", "imaging", "withdrawal", "lost_to_followup"}
+    below = [e for e in parsed.events if getattr(e, "below_lod", False)]
+    assert [(e.patient_id, e.psa_ng_ml) for e in below] == [("MC05", 0.5)] * 3
     assert {c.name for c in parsed.covariates} == {
         "age_years", "who_ps", "isup_grade", "n_progressive_metastases", "local_recurrence",
         "psa_doubling_time_months"}

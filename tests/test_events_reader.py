@@ -11,6 +11,7 @@ from rtcheck.events import analyse_file, load_cohort, read_event_file
 from tests.events_helpers import (
     BAD_CORPUS,
     BAD_CSV,
+    BAD_WARNINGS,
     P1_BASE,
     analyse_rows,
     row,
@@ -29,7 +30,7 @@ def _prefix(pid, line, column):
 
 @pytest.fixture(scope="module")
 def bad_error():
-    with pytest.raises(EventDataError, match=r"25 problem\(s\) in the event data; nothing was "
+    with pytest.raises(EventDataError, match=r"28 problem\(s\) in the event data; nothing was "
                                              "computed") as info:
         load_cohort(BAD_CSV, CUTOFF)
     return info.value
@@ -45,8 +46,9 @@ def test_every_data_error_of_the_bad_corpus_is_reported(bad_error, pid, line, co
 def test_bad_corpus_counts_and_duplicate_warning(bad_error):
     errors = [p for p in bad_error.problems if not p.startswith("(warning)")]
     assert len(errors) == len(BAD_CORPUS)
-    assert "(warning) B04: DUPLICATE_ROW: row 16 repeats row 15 exactly" in "\n".join(
-        bad_error.problems)
+    text = "\n".join(bad_error.problems)
+    for warning in BAD_WARNINGS:  # not treated (B06) and no registration (B07) do not stop
+        assert warning in text
     assert str(BAD_CSV) in str(bad_error)
 
 
@@ -103,19 +105,40 @@ def test_yaml_row_problems_use_entry_numbers(tmp_path):
     (tmp_path / "e.yaml").write_text(
         "- {patient_id: Q, event_type: registration, date: 2020-01-06}\n"
         "- {patient_id: Q, event_type: psa, date: 2020-01-07, value: 3}\n", encoding="utf-8")
-    with pytest.raises(EventDataError, match=r"e\.yaml: 2 problem\(s\) in the event data") as info:
+    with pytest.raises(EventDataError, match=r"e\.yaml: 1 problem\(s\) in the event data") as info:
         load_cohort(tmp_path / "e.yaml", CUTOFF)
     assert any(p.startswith("patient Q, row 2, field 'unit': PSA unit missing")
                for p in info.value.problems)
 
 
-def test_cutoff_before_start_is_an_error(tmp_path):
+def test_interim_cutoff_excludes_later_starts_and_goes_on(tmp_path):
+    """Interim analysis: P starts 2020-01-24, after the cut-off 2020-01-23; R before it."""
+    rows = [row("P", "registration", "2020-01-06"), *sbrt("P", "2020-01-20", "2020-01-22",
+                                                          "2020-01-24"),
+            row("R", "registration", "2020-01-02"), *sbrt("R", "2020-01-06", "2020-01-08",
+                                                          "2020-01-10"),
+            row("R", "last_followup", "2020-03-01"),
+            row("S", "registration", "2020-02-01")]  # registered after the cut-off
+    result = analyse_file(write_events(tmp_path / "e.csv", rows), date(2020, 1, 23))
+    assert [p.patient_id for p in result.patients] == ["R"]
+    assert [(e.patient_id, e.reason) for e in result.excluded] == [
+        ("P", "started_after_cutoff"), ("S", "registered_after_cutoff")]
+    warned = {f.subject: f.message for f in result.findings if f.code == "PATIENT_EXCLUDED"}
+    assert "start of follow-up 2020-01-24 is after the cut-off 2020-01-23" in warned["P"]
+    assert "registered on 2020-02-01, after the cut-off" in warned["S"]
+    assert result.endpoint_results("os")[0].end_date == date(2020, 1, 23)  # R: censored at it
+
+
+def test_cutoff_before_every_start_is_an_error(tmp_path):
     rows = [row("P", "registration", "2020-01-06"), *sbrt("P", "2020-01-20", "2020-01-22",
                                                           "2020-01-24")]
     with pytest.raises(EventDataError, match=r"e\.csv: 1 problem\(s\) in the event data") as info:
         load_cohort(write_events(tmp_path / "e.csv", rows), date(2020, 1, 23))
-    assert any("field 'cutoff': the cut-off 2020-01-23 is before the start 2020-01-24" in p
-               for p in info.value.problems)
+    assert info.value.problems[0] == ("patient ?, field 'patient_id': no patient can be analysed: "
+                                      "all 1 are excluded (see the warnings); check the cut-off "
+                                      "and the treatment rows")
+    assert "(warning) P: PATIENT_EXCLUDED: start of follow-up 2020-01-24 is after the cut-off " \
+           "2020-01-23 (interim analysis): not analysed" in info.value.problems
 
 
 def test_duplicate_column_is_refused(tmp_path):

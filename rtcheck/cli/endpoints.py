@@ -9,7 +9,9 @@ import click
 
 from rtcheck.errors import UsageError
 from rtcheck.events.cohort import AnalysisConfig, analyse_file
+from rtcheck.events.endpoints import CPFS_CENSORING, UNKNOWN_DEATH_CAUSE
 from rtcheck.events.report import finding_lines, render
+from rtcheck.events.survival import MEDIAN_RULES
 from rtcheck.findings import Severity
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -64,8 +66,20 @@ def _check_records(record_paths: tuple[str, ...]) -> None:
                    "PatientID must equal the event file's patient_id.")
 @click.option("--who-ps-max", type=click.IntRange(0, 4), default=2, show_default=True,
               help="Highest WHO performance status eligible (paper 2, registry 1).")
+@click.option("--cpfs-censoring", type=click.Choice(list(CPFS_CENSORING)),
+              default="last-imaging", show_default=True,
+              help="Censor cPFS at the last conventional imaging without progression, or at "
+                   "the last contact.")
+@click.option("--km-median", type=click.Choice(list(MEDIAN_RULES)), default="first",
+              show_default=True,
+              help="KM median where S(t) = 0.5 over an interval: first time S <= 0.5 "
+                   "(lifelines) or the midpoint of the flat (R survival).")
+@click.option("--unknown-death-cause", type=click.Choice(list(UNKNOWN_DEATH_CAUSE)),
+              default="event", show_default=True,
+              help="A death of unknown cause for CSS: an event (conservative) or censored.")
 def endpoints(events: str, cutoff: str, output_format: str, plots_dir: str | None,
-              record_paths: tuple[str, ...], who_ps_max: int) -> None:
+              record_paths: tuple[str, ...], who_ps_max: int, cpfs_censoring: str,
+              km_median: str, unknown_death_cause: str) -> None:
     """Derive NEST-FS, cPFS, CSS, OS, PSA and toxicity endpoints from EVENTS (CSV or YAML).
 
     Data errors stop with exit 3 and a list naming patient, row and field;
@@ -76,7 +90,9 @@ def endpoints(events: str, cutoff: str, output_format: str, plots_dir: str | Non
         click.echo(f"rtcheck: warning: {warning}", err=True)
     if record_paths:
         _check_records(record_paths)
-    result = analyse_file(events, cut, record_paths, AnalysisConfig(who_ps_max=who_ps_max))
+    config = AnalysisConfig(who_ps_max=who_ps_max, cpfs_censoring=cpfs_censoring,
+                            km_median=km_median, unknown_death_cause=unknown_death_cause)
+    result = analyse_file(events, cut, record_paths, config)
     for line in finding_lines(result.findings, min_severity=Severity.WARNING):
         click.echo(f"rtcheck: {line}", err=True)
     click.echo(render(result, output_format), nl=False)

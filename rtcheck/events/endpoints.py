@@ -5,9 +5,17 @@ endpoint starts at the start of follow-up (:mod:`rtcheck.events.start`).
 
 * ``nest_fs``  NEST-free survival: first day of NEST or death from any cause.
 * ``cpfs``     clinical PFS: first clinical progression (local, nodal or metastatic,
-  conventional imaging, RECIST 1.1) after the start, or death.
+  conventional imaging, RECIST 1.1) after the start, or death. Censoring (setting
+  ``cpfs_censoring``): ``last-imaging`` (default; trial practice and the protocol's
+  imaging at months 6, 12, 18, 24, "Secondary endpoints" b.) censors at the last
+  conventional imaging without progression after the start, within follow-up (none:
+  censored at the start, day 0, ``CPFS_NO_IMAGING``); ``last-contact`` censors at the end
+  of follow-up like the other endpoints. PSMA PET-CT never censors (investigational,
+  blinded until progression).
 * ``css``      cancer-specific survival: death from prostate cancer; a death from
-  another cause censors at the day of death.
+  another cause censors at the day of death; a death of unknown cause is an event
+  (setting ``unknown_death_cause="event"``, default, the conservative reading) or
+  censors (``"censor"``).
 * ``os``       overall survival: death from any cause.
 * ``psa_progression``  PCWG3 PSA progression (:mod:`rtcheck.events.psa`); censored at
   the last PSA value used.
@@ -15,7 +23,13 @@ endpoint starts at the start of follow-up (:mod:`rtcheck.events.start`).
 
 Censoring ("last follow-up or cut-off"): the end of follow-up of a living patient
 is the latest dated event of the patient (a ``last_followup`` row, but also a PSA
-drawn or a visit), or the cut-off when the patient is known alive beyond it.
+drawn or a visit), or the cut-off when the patient is known alive beyond it; a
+``withdrawal`` / ``lost_to_followup`` row ends follow-up on its day.
+
+Same-day events: when several events decide an endpoint on the same day, the deciding
+event names all of them, the endpoint's own event first (NEST for NEST-FS, progression
+for cPFS; rows in file order) and death after it, e.g.
+``nest (polyprogression), row 19; same day: death (prostate_cancer), row 25``.
 Events after the cut-off are never used. Durations in months are
 ``duration_days / DAYS_PER_MONTH`` with ``DAYS_PER_MONTH`` = 365.25/12 = 30.4375.
 """
@@ -30,9 +44,18 @@ from rtcheck.events.schema import (
     ClinicalProgression,
     Death,
     DeathCause,
+    Imaging,
+    ImagingModality,
+    ImagingResult,
     NestStart,
+    OffStudy,
     PatientEvents,
 )
+
+#: cPFS censoring rules (``cpfs_censoring``): see the module docstring.
+CPFS_CENSORING = ("last-imaging", "last-contact")
+#: How a death of unknown cause counts for CSS (``unknown_death_cause``).
+UNKNOWN_DEATH_CAUSE = ("event", "censor")
 
 ENDPOINTS = {
     "nest_fs": "NEST-free survival",
@@ -99,6 +122,10 @@ def follow_up(patient: PatientEvents, cutoff: date) -> FollowUp:
     if deaths:
         d = deaths[0]
         return FollowUp(d.event_date, f"censored: death ({d.cause.value}), row {d.row}", d)
+    offs = [o for o in patient.of(OffStudy) if o.event_date <= cutoff]
+    if offs:
+        o = offs[0]
+        return FollowUp(o.event_date, f"censored: {o.label}, row {o.row}", None)
     last = patient.events[-1]
     if last.event_date >= cutoff:
         return FollowUp(cutoff, "censored: cut-off (patient followed beyond it)", None)
@@ -111,15 +138,48 @@ def _death_label(death: Death) -> str:
 
 
 def _first_event(pid: str, name: str, start: date, fu: FollowUp,
-                 candidates: list[tuple[date, str]]) -> EndpointResult:
-    hits = sorted(c for c in candidates if start <= c[0] <= fu.end_date)
+                 candidates: list[tuple[date, str]],
+                 censor: tuple[date, str] | None = None) -> EndpointResult:
+    """The first candidate within follow-up; same-day candidates are all named, in list order
+    (the endpoint's own events first, death last). ``censor``: censoring other than ``fu``."""
+    hits = [c for c in candidates if start <= c[0] <= fu.end_date]
     if hits:
-        return EndpointResult(pid, name, start, hits[0][0], True, hits[0][1])
-    return EndpointResult(pid, name, start, fu.end_date, False, fu.reason)
+        day = min(d for d, _ in hits)
+        labels = [label for d, label in hits if d == day]
+        label = labels[0] + ("; same day: " + ", ".join(labels[1:]) if labels[1:] else "")
+        return EndpointResult(pid, name, start, day, True, label)
+    end, reason = censor or (fu.end_date, fu.reason)
+    return EndpointResult(pid, name, start, end, False, reason)
 
 
-def survival_endpoints(patient: PatientEvents, start: date, cutoff: date) -> list[EndpointResult]:
+def _cpfs_censoring(patient: PatientEvents, start: date, fu: FollowUp) -> tuple[date, str]:
+    """Last conventional imaging without progression after the start (else day 0)."""
+    scans = [i for i in patient.of(Imaging)
+             if i.modality is ImagingModality.CONVENTIONAL
+             and i.result is ImagingResult.NO_PROGRESSION and start < i.event_date <= fu.end_date]
+    if not scans:
+        return start, "censored: no conventional imaging after the start (day 0)"
+    last = scans[-1]
+    return last.event_date, f"censored: last imaging without progression, row {last.row}"
+
+
+def _css(pid: str, start: date, fu: FollowUp, unknown_death_cause: str) -> EndpointResult:
+    death = fu.death
+    if death is not None and (death.cause is DeathCause.OTHER or (
+            death.cause is DeathCause.UNKNOWN and unknown_death_cause == "censor")):
+        return EndpointResult(pid, "css", start, fu.end_date, False,
+                              f"censored: death from {death.cause.value} cause, row {death.row}")
+    return _first_event(pid, "css", start, fu,
+                        [(death.event_date, _death_label(death))] if death else [])
+
+
+def survival_endpoints(patient: PatientEvents, start: date, cutoff: date,
+                       cpfs_censoring: str = "last-imaging",
+                       unknown_death_cause: str = "event") -> list[EndpointResult]:
     """NEST-FS, cPFS, CSS and OS of one patient (see the module docstring)."""
+    if cpfs_censoring not in CPFS_CENSORING or unknown_death_cause not in UNKNOWN_DEATH_CAUSE:
+        raise ValueError(f"cpfs_censoring must be one of {CPFS_CENSORING} and "
+                         f"unknown_death_cause one of {UNKNOWN_DEATH_CAUSE}")
     pid = patient.patient_id
     fu = follow_up(patient, cutoff)
     death = [(fu.death.event_date, _death_label(fu.death))] if fu.death else []
@@ -127,17 +187,14 @@ def survival_endpoints(patient: PatientEvents, start: date, cutoff: date) -> lis
             for n in patient.of(NestStart)]
     prog = [(p.event_date, f"progression ({p.site.value}), row {p.row}")
             for p in patient.of(ClinicalProgression) if p.event_date > start]
-    results = [
+    cpfs_censor = (_cpfs_censoring(patient, start, fu) if cpfs_censoring == "last-imaging"
+                   else None)
+    return [
         _first_event(pid, "nest_fs", start, fu, nest + death),
-        _first_event(pid, "cpfs", start, fu, prog + death),
+        _first_event(pid, "cpfs", start, fu, prog + death, cpfs_censor),
+        _css(pid, start, fu, unknown_death_cause),
+        _first_event(pid, "os", start, fu, death),
     ]
-    if fu.death is not None and fu.death.cause is DeathCause.OTHER:
-        results.append(EndpointResult(pid, "css", start, fu.end_date, False,
-                                      f"censored: death from other cause, row {fu.death.row}"))
-    else:
-        results.append(_first_event(pid, "css", start, fu, death))
-    results.append(_first_event(pid, "os", start, fu, death))
-    return results
 
 
 def dated_endpoint(pid: str, name: str, start: date, event_date: date | None, label: str,

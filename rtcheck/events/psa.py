@@ -26,6 +26,26 @@ Definitions (all days counted from the start of follow-up, day 0)
   first rising value. PCWG3 asks confirmation for every PSA progression; the
   protocol's no-decline sentence is read the same way.
 * Time to PSA progression is censored at the last value used.
+
+Values below the limit of detection (``<L``, a left-censored value: the true value is
+somewhere in [0, L]; :class:`~rtcheck.events.schema.PsaValue` ``below_lod``):
+
+* For a decline it counts as <= L: it is a >= 50 % decline (and confirms one) when
+  L <= 50 % of baseline; otherwise the decline is undetermined and not counted (a note
+  says so). The week-12 change is then an upper bound, reported as ``<=`` (and
+  ``week12_below_lod``).
+* For a rise it counts as L: a nadir ``<L`` is taken as L, so a later value must be
+  >= 1.25 x L and >= L + 2 ng/mL (the smallest rise that is certain). A value ``<L``
+  itself is never a rising or confirming value (its true value may be lower).
+* A baseline ``<L`` makes the response not evaluable (a 50 % decline from an unknown
+  value below L cannot be shown); progression uses L as the baseline.
+
+Evaluability (three-valued response, :attr:`PsaSummary.response_outcome`): ``yes``,
+``no`` or ``not evaluable`` with the reason — no value on or before the start (no
+baseline), no value after the start, a baseline of 0 or below the limit of detection.
+A not-evaluable patient is left out of the response rate (the count is stated) and,
+without a baseline or without a value after the start, out of the time to PSA
+progression (both cases alike; ``progression_evaluable``).
 """
 
 from __future__ import annotations
@@ -34,6 +54,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from rtcheck.events.schema import NestStart, PatientEvents, PsaValue
+
+YES, NO, NOT_EVALUABLE = "yes", "no", "not evaluable"  #: the three response outcomes
 
 RESPONSE_FRACTION = 0.5  #: decline >= 50 % (protocol a.)
 RESPONSE_CONFIRM_DAYS = 28  #: confirmation >= 4 weeks later (protocol a.)
@@ -56,6 +78,12 @@ class PsaSummary:
     nadir_date: date | None = None
     nadir_psa_ng_ml: float | None = None
     response: bool = False
+    response_outcome: str = NOT_EVALUABLE  #: "yes", "no" or "not evaluable"
+    not_evaluable_reason: str | None = None
+    progression_evaluable: bool = False
+    baseline_below_lod: bool = False
+    nadir_below_lod: bool = False
+    week12_below_lod: bool = False
     response_date: date | None = None
     response_confirm_date: date | None = None
     week12_date: date | None = None
@@ -68,9 +96,10 @@ class PsaSummary:
     notes: tuple[str, ...] = ()
 
 
-def _rises(value: float, reference: float) -> bool:
-    return (value >= PROGRESSION_RELATIVE * reference
-            and value - reference >= PROGRESSION_ABSOLUTE_NG_ML)
+def _rises(value: PsaValue, reference: float) -> bool:
+    """A rise over ``reference``; a value below the limit of detection never rises."""
+    return (not value.below_lod and value.psa_ng_ml >= PROGRESSION_RELATIVE * reference
+            and value.psa_ng_ml - reference >= PROGRESSION_ABSOLUTE_NG_ML)
 
 
 def _first_after(values: list[PsaValue], day: date, min_days: int) -> PsaValue | None:
@@ -82,6 +111,9 @@ def _response(post: list[PsaValue], baseline: float, notes: list[str]
     limit = RESPONSE_FRACTION * baseline
     for v in post:
         if baseline <= 0 or v.psa_ng_ml > limit:
+            if v.below_lod and baseline > 0:
+                notes.append(f"PSA {v.shown} on {v.event_date}: the limit of detection is above "
+                             "50 % of baseline, a decline cannot be shown")
             continue
         confirm = _first_after(post, v.event_date, RESPONSE_CONFIRM_DAYS)
         if confirm is not None and confirm.psa_ng_ml <= limit:
@@ -91,7 +123,7 @@ def _response(post: list[PsaValue], baseline: float, notes: list[str]
                          "later")
         else:
             notes.append(f"decline >= 50 % on {v.event_date} not confirmed: "
-                         f"{confirm.psa_ng_ml:g} ng/mL on {confirm.event_date} is above 50 % "
+                         f"{confirm.shown} ng/mL on {confirm.event_date} is above 50 % "
                          "of baseline")
     return None, None
 
@@ -108,15 +140,26 @@ def _progression(post: list[PsaValue], start: date, baseline: float, notes: list
                                          f"{baseline:g} from week 12")
         else:
             continue
-        if not _rises(v.psa_ng_ml, reference):
+        if not _rises(v, reference):
             continue
         confirm = _first_after(post, v.event_date, PROGRESSION_CONFIRM_DAYS)
-        if confirm is not None and _rises(confirm.psa_ng_ml, reference):
+        if confirm is not None and _rises(confirm, reference):
             return v.event_date, confirm.event_date, rule
-        notes.append(f"PSA rise on {v.event_date} ({v.psa_ng_ml:g} ng/mL) not confirmed "
+        notes.append(f"PSA rise on {v.event_date} ({v.shown} ng/mL) not confirmed "
                      + ("(no value >= 3 weeks later)" if confirm is None else
-                        f"({confirm.psa_ng_ml:g} ng/mL on {confirm.event_date})"))
+                        f"({confirm.shown} ng/mL on {confirm.event_date})"))
     return None, None, None
+
+
+def _not_evaluable(base: PsaValue, post: list[PsaValue]) -> str | None:
+    """Why the response cannot be evaluated (``None``: it can)."""
+    if not post:
+        return "no PSA value after the start"
+    if base.below_lod:
+        return f"baseline PSA {base.shown} is below the limit of detection"
+    if base.psa_ng_ml <= 0:
+        return "baseline PSA is 0"
+    return None
 
 
 def _week12(post: list[PsaValue], start: date) -> PsaValue | None:
@@ -141,20 +184,25 @@ def psa_summary(patient: PatientEvents, start: date, cutoff: date) -> PsaSummary
     pre = [v for v in values if v.event_date <= start]
     post = [v for v in values if v.event_date > start]
     if not pre:
-        notes.append("no PSA value on or before the start: PSA endpoints not evaluable")
-        return PsaSummary(patient.patient_id, len(values), notes=tuple(notes))
+        no_baseline = "no PSA value on or before the start (no baseline)"
+        notes.append(f"{no_baseline}: PSA endpoints not evaluable")
+        return PsaSummary(patient.patient_id, len(values), not_evaluable_reason=no_baseline,
+                          notes=tuple(notes))
     base = pre[-1]
     baseline = base.psa_ng_ml
-    if baseline <= 0:
-        notes.append("baseline PSA is 0: response and percentage change not defined")
+    reason = _not_evaluable(base, post)
+    if reason:
+        notes.append(f"{reason}: PSA response not evaluable")
     nadir = min(post, key=lambda v: (v.psa_ng_ml, v.event_date)) if post else None
-    response_date, response_confirm = _response(post, baseline, notes)
+    response_date, response_confirm = (None, None) if base.below_lod else _response(
+        post, baseline, notes)
     w12 = _week12(post, start)
     if w12 is None and post:
         notes.append("no PSA value in days 70-98: no week-12 change")
-    change = (None if w12 is None or baseline <= 0
+    change = (None if w12 is None or baseline <= 0 or base.below_lod
               else (w12.psa_ng_ml - baseline) / baseline * 100.0)
     prog_date, prog_confirm, rule = _progression(post, start, baseline, notes)
+    outcome = NOT_EVALUABLE if reason else (YES if response_date is not None else NO)
     return PsaSummary(
         patient_id=patient.patient_id,
         n_values=len(values),
@@ -163,6 +211,12 @@ def psa_summary(patient: PatientEvents, start: date, cutoff: date) -> PsaSummary
         nadir_date=None if nadir is None else nadir.event_date,
         nadir_psa_ng_ml=None if nadir is None else nadir.psa_ng_ml,
         response=response_date is not None,
+        response_outcome=outcome,
+        not_evaluable_reason=reason,
+        progression_evaluable=bool(post),
+        baseline_below_lod=base.below_lod,
+        nadir_below_lod=nadir is not None and nadir.below_lod,
+        week12_below_lod=w12 is not None and w12.below_lod,
         response_date=response_date,
         response_confirm_date=response_confirm,
         week12_date=None if w12 is None else w12.event_date,

@@ -12,62 +12,36 @@ The format is documented in ``fixtures/cohort/README.md``.
 from __future__ import annotations
 
 import csv
-import math
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from rtcheck.errors import EventDataError
+from rtcheck.events.fields import (
+    BUILDERS,
+    RawRow,
+    RowError,
+    is_not_nest,
+    number,
+    parse_event_date,
+    psa_event,
+)
 from rtcheck.events.schema import (
-    CLAVIEN_DINDO_GRADES,
-    CTCAE_GRADES,
-    PSA_UNITS,
-    ClinicalProgression,
     Covariate,
-    Death,
-    DeathCause,
     Event,
     EventType,
-    GradeSystem,
-    LastFollowUp,
-    Metastasectomy,
-    Modality,
-    NestReason,
-    NestStart,
-    ProgressionSite,
-    PsaValue,
-    Radiotherapy,
-    Registration,
-    TestosteroneValue,
-    Toxicity,
 )
 from rtcheck.findings import Finding, Severity
 
 REQUIRED_COLUMNS = ("patient_id", "event_type", "date")
 OPTIONAL_COLUMNS = (
-    "value", "unit", "modality", "course", "site", "reason", "cause", "term",
-    "grade", "grade_system", "resolution_date", "covariate", "comment",
+    "value", "unit", "lod", "modality", "course", "surgery", "site", "reason", "drug",
+    "decision_date", "cause", "result", "term", "grade", "grade_system", "resolution_date",
+    "covariate", "comment",
 )
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-
-
-@dataclass(frozen=True)
-class RawRow:
-    """One row of the file: its line number and its non-empty cells (stripped)."""
-
-    row: int
-    cells: Mapping[str, str]
-
-    def get(self, name: str) -> str:
-        return self.cells.get(name, "")
-
-    def key(self) -> tuple[tuple[str, str], ...]:
-        """Identity for duplicate detection (every cell except ``comment``)."""
-        return tuple(sorted((k, v) for k, v in self.cells.items() if k != "comment"))
 
 
 @dataclass
@@ -87,116 +61,33 @@ def problem(patient_id: str, row: int | None, column: str, what: str) -> str:
     return f"patient {patient_id or '?'}{where}, field '{column}': {what}"
 
 
-class _RowError(Exception):
-    def __init__(self, column: str, what: str):
-        super().__init__(what)
-        self.column = column
-        self.what = what
+def _note(out: ParsedEvents, code: str, severity: Severity, pid: str, row: RawRow,
+          what: str) -> None:
+    out.findings.append(Finding(code, severity, f"row {row.row}: {what}", path=out.path,
+                                subject=pid))
 
 
-def parse_date(text: str, column: str = "date") -> date:
-    """Parse an ISO ``YYYY-MM-DD`` date; anything else is refused (no guessing of day/month)."""
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise _RowError(column, f"{text!r} is not a date; write it as YYYY-MM-DD") from None
-
-
-def _number(row: RawRow, column: str = "value") -> float:
-    text = row.get(column)
-    if not text:
-        raise _RowError(column, "missing; give a number")
-    try:
-        value = float(text)
-    except ValueError:
-        raise _RowError(column, f"{text!r} is not a number; give a number") from None
-    if not math.isfinite(value):
-        raise _RowError(column, f"{text!r} is not a finite number")
-    return value
-
-
-def _choice(row: RawRow, column: str, enum: Any) -> Any:
-    text = row.get(column)
-    allowed = ", ".join(m.value for m in enum)
-    if not text:
-        raise _RowError(column, f"missing for a {row.get('event_type')} row; use one of {allowed}")
-    for member in enum:
-        if member.value.casefold() == text.casefold():
-            return member
-    raise _RowError(column, f"{text!r} is not allowed; use one of {allowed}")
-
-
-def _course(row: RawRow) -> int:
-    text = row.get("course")
-    if not text:
-        return 1
-    if not text.isdigit() or int(text) < 1:
-        raise _RowError("course", f"{text!r} is not a course number; use 1 (protocol MDT), 2, ...")
-    return int(text)
-
-
-def _psa(row: RawRow, base: dict[str, Any]) -> Event:
-    value = _number(row)
-    unit = row.get("unit")
-    if not unit:
-        raise _RowError("unit", "PSA unit missing; write ng/mL (or µg/L)")
-    if unit.casefold() not in PSA_UNITS:
-        raise _RowError("unit", f"PSA unit {unit!r} not accepted; convert the value to ng/mL")
-    if value < 0:
-        raise _RowError("value", f"PSA {value} is negative; correct the value")
-    return PsaValue(**base, psa_ng_ml=value * PSA_UNITS[unit.casefold()])
-
-
-def _testosterone(row: RawRow, base: dict[str, Any]) -> Event:
-    value = _number(row)
-    unit = row.get("unit")
-    if not unit:
-        raise _RowError("unit", "testosterone unit missing; write ng/dL or nmol/L")
-    if unit.casefold() not in ("ng/dl", "nmol/l"):
-        raise _RowError("unit", f"testosterone unit {unit!r} not accepted; use ng/dL or nmol/L")
-    if value < 0:
-        raise _RowError("value", f"testosterone {value} is negative; correct the value")
-    return TestosteroneValue(**base, value=value, unit=unit)
-
-
-def _toxicity(row: RawRow, base: dict[str, Any]) -> Event:
-    term = row.get("term")
-    if not term:
-        raise _RowError("term", "missing; give the CTCAE v4.0 term (or the complication)")
-    system = _choice(row, "grade_system", GradeSystem)
-    grade = row.get("grade")  # enumerated values match case-insensitively (README): iiia -> IIIa
-    scale = CTCAE_GRADES if system is GradeSystem.CTCAE else CLAVIEN_DINDO_GRADES
-    grade = next((g for g in scale if g.casefold() == grade.casefold()), grade)
-    try:
-        resolution = parse_date(row.get("resolution_date"), "resolution_date") \
-            if row.get("resolution_date") else None
-        return Toxicity(**base, term=term, grade=grade, grade_system=system,
-                        resolution_date=resolution)
-    except ValueError as exc:
-        col = "resolution_date" if "resolution" in str(exc) else "grade"
-        raise _RowError(col, f"{exc}; correct it") from None
-
-
-_BUILDERS: dict[EventType, Callable[[RawRow, dict[str, Any]], Event]] = {
-    EventType.REGISTRATION: lambda r, b: Registration(**b),
-    EventType.RT_FRACTION: lambda r, b: Radiotherapy(
-        **b, modality=_choice(r, "modality", [Modality.SBRT, Modality.FRACTIONATED]),
-        course=_course(r)),
-    EventType.RT_END: lambda r, b: Radiotherapy(
-        **b, modality=_choice(r, "modality", [Modality.SBRT, Modality.FRACTIONATED]),
-        is_last_day=True, course=_course(r)),
-    EventType.METASTASECTOMY: lambda r, b: Metastasectomy(**b, course=_course(r)),
-    EventType.NEST: lambda r, b: NestStart(**b, reason=_choice(r, "reason", NestReason)),
-    EventType.PROGRESSION: lambda r, b: ClinicalProgression(
-        **b, site=_choice(r, "site", ProgressionSite)),
-    EventType.DEATH: lambda r, b: Death(**b, cause=_choice(r, "cause", DeathCause)),
-    EventType.LAST_FOLLOWUP: lambda r, b: LastFollowUp(**b),
-    EventType.PSA: _psa,
-    EventType.TESTOSTERONE: _testosterone,
-    EventType.TOXICITY: _toxicity,
-}
+def _build(row: RawRow, etype: EventType, pid: str, out: ParsedEvents) -> None:
+    """Build a dated event, appending it (or the findings that say why it is not used)."""
+    if not row.get("date"):
+        raise RowError("date", f"missing for a {etype.value} row; give YYYY-MM-DD")
+    day, imputed = parse_event_date(row.get("date"))
+    base = {"patient_id": pid, "event_date": day, "row": row.row}
+    event: Event
+    if etype is EventType.PSA:
+        event, note = psa_event(row, base)
+        if note:
+            _note(out, "PSA_BELOW_LOD", Severity.INFO, pid, row, note)
+    else:
+        event = BUILDERS[etype](row, base)
+    if imputed:
+        _note(out, "DATE_IMPUTED", Severity.WARNING, pid, row, imputed)
+    if is_not_nest(event):
+        _note(out, "NEST_NOT_SYSTEMIC", Severity.WARNING, pid, row,
+              f"nest with drug {row.get('drug')!r} alone is not next-line systemic treatment "
+              "(protocol: denosumab is not NEST); not used")
+        return
+    out.events.append(event)
 
 
 def _convert(row: RawRow, out: ParsedEvents) -> None:
@@ -216,14 +107,11 @@ def _convert(row: RawRow, out: ParsedEvents) -> None:
         if etype is EventType.COVARIATE:
             name = row.get("covariate")
             if not name:
-                raise _RowError("covariate", "covariate name missing; e.g. age_years")
-            out.covariates.append(Covariate(pid, name, _number(row), row.row))
+                raise RowError("covariate", "covariate name missing; e.g. age_years")
+            out.covariates.append(Covariate(pid, name, number(row), row.row))
             return
-        if not row.get("date"):
-            raise _RowError("date", f"missing for a {etype.value} row; give YYYY-MM-DD")
-        base = {"patient_id": pid, "event_date": parse_date(row.get("date")), "row": row.row}
-        out.events.append(_BUILDERS[etype](row, base))
-    except _RowError as exc:
+        _build(row, etype, pid, out)
+    except RowError as exc:
         out.problems.append(problem(pid, row.row, exc.column, exc.what))
     except ValueError as exc:  # a dataclass refused a value the row checks let through
         out.problems.append(problem(pid, row.row, "value", f"{exc}; correct the row"))

@@ -87,6 +87,25 @@ def _patient_dict(p: PatientResult) -> dict[str, Any]:
     }
 
 
+def _response_dict(result: CohortResult) -> dict[str, Any]:
+    yes, evaluable, out = result.psa_response_rate()
+    return {"responders": yes, "evaluable": evaluable,
+            "not_evaluable": [{"patient_id": pid, "reason": why} for pid, why in out]}
+
+
+def conventions(result: CohortResult) -> list[str]:
+    """The settings that change the numbers, stated in the text report."""
+    cfg = result.config
+    cpfs = ("cPFS censored at the last conventional imaging without progression"
+            if cfg.cpfs_censoring == "last-imaging" else
+            "cPFS censored at the last contact")
+    median = ("KM median = first time S(t) <= 0.5 (lifelines)" if cfg.km_median == "first"
+              else "KM median = midpoint of a flat at S(t) = 0.5 (R survival)")
+    return [f"Settings: {cpfs} (--cpfs-censoring {cfg.cpfs_censoring}); {median} "
+            f"(--km-median {cfg.km_median}); death of unknown cause for CSS: "
+            f"{cfg.unknown_death_cause} (--unknown-death-cause)."]
+
+
 def to_json(result: CohortResult) -> str:
     """The whole result as an indented JSON document."""
     doc = {
@@ -96,10 +115,15 @@ def to_json(result: CohortResult) -> str:
                       "psa_week12_target_day": WEEK12_TARGET_DAY,
                       "psa_week12_window_days": list(WEEK12_WINDOW_DAYS),
                       "who_ps_max": result.config.who_ps_max},
+        "settings": {"cpfs_censoring": result.config.cpfs_censoring,
+                     "km_median": result.config.km_median,
+                     "unknown_death_cause": result.config.unknown_death_cause},
         "endpoints": ENDPOINTS,
         "patients": [_patient_dict(p) for p in result.patients],
         "kaplan_meier": [asdict(k) for k in result.km],
         "cox": [asdict(h) for h in result.cox],
+        "psa_response": _response_dict(result),
+        "excluded": [asdict(e) for e in result.excluded],
         "findings": [f.to_dict() for f in result.findings],
     }
     return json.dumps(_plain(doc), indent=2, ensure_ascii=False) + "\n"
@@ -136,12 +160,47 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *(fmt.format(*r).rstrip() for r in rows)]
 
 
+def _wk12(p: PatientResult) -> str:
+    w12 = p.psa.week12_change_pct
+    if w12 is None:
+        return "n/a"
+    return f"<={w12:+.0f}" if p.psa.week12_below_lod else f"{w12:+.0f}"
+
+
+_OUTCOME = {"yes": "yes", "no": "no", "not evaluable": "n/e"}
+
+
+def _evaluability_lines(result: CohortResult) -> list[str]:
+    yes, evaluable, out = result.psa_response_rate()
+    pct = f" ({100.0 * yes / evaluable:.0f} %)" if evaluable else ""
+    lines = [f"PSA response (confirmed decline >= 50 %): {yes}/{evaluable} evaluable "
+             f"patients{pct}; {len(out)} not evaluable"
+             + (": " + "; ".join(f"{pid} ({why})" for pid, why in out) if out else "")]
+    for km in result.km:
+        if km.n_not_evaluable:
+            names = "; ".join(f"{p.patient_id} ({why})" for p in result.patients
+                              for e, why in p.not_evaluable if e == km.endpoint)
+            lines.append(f"{km.endpoint}: {km.n_not_evaluable} patient(s) not evaluable, "
+                         f"left out of the estimate: {names}")
+    return lines
+
+
+def _excluded_lines(result: CohortResult) -> list[str]:
+    if not result.excluded:
+        return []
+    return ["", f"Excluded from the analysis ({len(result.excluded)} patient(s))",
+            *_table(["patient", "reason", "detail"],
+                    [[e.patient_id, e.reason, e.detail] for e in result.excluded])]
+
+
 def to_text(result: CohortResult) -> str:
     """A human-readable report."""
+    excluded = f" ({len(result.excluded)} excluded)" if result.excluded else ""
     lines = [f"MEDCARE endpoints: {result.source}, cut-off {result.cutoff}, "
-             f"{len(result.patients)} patients",
+             f"{len(result.patients)} patients{excluded}",
              f"Durations in months of {DAYS_PER_MONTH} days (365.25/12); "
-             "'+' marks censored values.", "", "Per patient (months)"]
+             "'+' marks censored values; n/e = not evaluable.", *conventions(result), "",
+             "Per patient (months)"]
     header = ["patient", "start", "basis", *(_SHORT[k] for k in ENDPOINTS),
               "PSA resp", "wk12 %", "eligibility"]
     rows = []
@@ -149,13 +208,12 @@ def to_text(result: CohortResult) -> str:
         cells = []
         for k in ENDPOINTS:
             e = p.endpoint(k)
-            cells.append("n/a" if e is None else
+            cells.append("n/e" if e is None else
                          f"{e.duration_months:.1f}{'' if e.event_observed else '+'}")
-        w12 = p.psa.week12_change_pct
         rows.append([p.patient_id, p.start.start_date.isoformat(),
                      p.start.basis.replace("radiotherapy", "RT").replace("metastasectomy", "surg"),
-                     *cells, "yes" if p.psa.response else "no",
-                     "n/a" if w12 is None else f"{w12:+.0f}", p.eligibility.verdict])
+                     *cells, _OUTCOME[p.psa.response_outcome], _wk12(p),
+                     p.eligibility.verdict])
     lines += _table(header, rows)
     lines += ["", "Endpoint details"]
     lines += _table(["patient", "endpoint", "start_date", "end_date", "days", "months",
@@ -177,6 +235,7 @@ def to_text(result: CohortResult) -> str:
         if result.km else "at risk"
     lines += _table(["endpoint", "n", "events", "median (95% CI)", "S(12 mo)", "S(24 mo)",
                      at_risk_hdr], km_rows)
+    lines += _evaluability_lines(result)
     if result.cox:
         lines += ["", "Cox proportional hazards (hazard ratio per unit of the covariate)"]
         lines += _table(["endpoint", "model", "covariate", "HR", "95% CI", "p", "n", "events"],
@@ -196,6 +255,7 @@ def to_text(result: CohortResult) -> str:
                     [[p.patient_id, p.eligibility.verdict,
                       "; ".join(f"{c.name} {c.status}: {c.detail}"
                                 for c in p.eligibility.criteria)] for p in result.patients])
+    lines += _excluded_lines(result)
     if result.findings:
         lines += ["", "Findings"] + [f"  {line}" for line in finding_lines(result.findings)]
     return "\n".join(lines) + "\n"

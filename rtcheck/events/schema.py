@@ -16,8 +16,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import ClassVar, TypeVar
+
+from rtcheck.events.vocab import (
+    DeathCause,
+    EventType,
+    GradeSystem,
+    ImagingModality,
+    ImagingResult,
+    Modality,
+    NestReason,
+    ProgressionSite,
+    SurgeryKind,
+)
+
+__all__ = [
+    "DeathCause", "EventType", "GradeSystem", "ImagingModality", "ImagingResult", "Modality",
+    "NestReason", "ProgressionSite", "SurgeryKind",
+]
 
 DAYS_PER_MONTH = 365.25 / 12  #: 30.4375 days, the mean Gregorian month
 
@@ -26,62 +42,6 @@ PSA_UNITS = {u.casefold(): 1.0 for u in ("ng/mL", "ug/L", "µg/L", "μg/L")}  # 
 
 #: Testosterone units: factor to ng/dL (1 nmol/L = 28.84 ng/dL).
 TESTOSTERONE_TO_NG_DL = {"ng/dl": 1.0, "nmol/l": 28.84}
-
-
-class EventType(StrEnum):
-    """The ``event_type`` column (see fixtures/cohort/README.md)."""
-
-    REGISTRATION = "registration"
-    RT_FRACTION = "rt_fraction"
-    RT_END = "rt_end"
-    METASTASECTOMY = "metastasectomy"
-    NEST = "nest"
-    PROGRESSION = "progression"
-    DEATH = "death"
-    LAST_FOLLOWUP = "last_followup"
-    PSA = "psa"
-    TESTOSTERONE = "testosterone"
-    TOXICITY = "toxicity"
-    COVARIATE = "covariate"
-
-
-class Modality(StrEnum):
-    """Radiotherapy modality (protocol "Radiotherapy": SBRT; fractionated RT (local recurrence))."""
-
-    SBRT = "SBRT"
-    FRACTIONATED = "fractionated"
-    RECORDS = "records"  #: a fraction read from an RT Beams Treatment Record (modality not stated)
-
-
-class ProgressionSite(StrEnum):
-    """Site of a clinical progression on conventional imaging (protocol "cPFS"; RECIST 1.1)."""
-
-    LOCAL = "local"
-    NODAL = "nodal"
-    METASTATIC = "metastatic"
-
-
-class DeathCause(StrEnum):
-    """Cause of death: prostate cancer (CSS event) or other (censors CSS)."""
-
-    PROSTATE_CANCER = "prostate_cancer"
-    OTHER = "other"
-
-
-class NestReason(StrEnum):
-    """Reason given with the tumour-board decision to start NEST (protocol "Primary endpoint")."""
-
-    POLYPROGRESSION = "polyprogression"
-    TREATED_LESION_PROGRESSION = "treated_lesion_progression"
-    SYMPTOMATIC = "symptomatic"
-    OTHER = "other"
-
-
-class GradeSystem(StrEnum):
-    """Toxicity grading: CTCAE v4.0 for radiotherapy, Clavien-Dindo (2004) for surgery."""
-
-    CTCAE = "CTCAE_v4"
-    CLAVIEN_DINDO = "Clavien-Dindo"
 
 
 #: CTCAE v4.0 grades 1-5; Clavien-Dindo 2004 grades in order of severity.
@@ -177,6 +137,7 @@ class Metastasectomy(Event):
 
     kind: ClassVar[EventType] = EventType.METASTASECTOMY
     course: int = 1
+    surgery: SurgeryKind | None = None  #: metastasectomy or lymph-node dissection (optional)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -186,14 +147,25 @@ class Metastasectomy(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class NestStart(Event):
-    """First day of next-line systemic treatment, with the tumour-board reason."""
+    """First day of next-line systemic treatment, with the tumour-board reason.
+
+    ``event_date`` is the first day of treatment (the NEST-FS event, protocol "Primary
+    endpoint"); ``decision_date`` the tumour-board decision, reported only; ``drug`` the
+    treatment as written in the CRF (denosumab alone is not NEST, protocol "Inclusion
+    criteria": the reader reports and drops such rows).
+    """
 
     kind: ClassVar[EventType] = EventType.NEST
     reason: NestReason
+    drug: str = ""
+    decision_date: date | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "reason", NestReason(self.reason))
+        if self.decision_date is not None and self.decision_date > self.event_date:
+            raise ValueError(f"decision_date {self.decision_date} is after the NEST start "
+                             f"{self.event_date}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,11 +200,50 @@ class LastFollowUp(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OffStudy(Event):
+    """The patient left the study: consent withdrawn (``withdrawal``) or lost to follow-up
+    (``lost_to_followup``, dated on the last contact). Follow-up ends on this day; later rows
+    are not used. Before the start of follow-up the patient is not analysed."""
+
+    kind: ClassVar[EventType] = EventType.WITHDRAWAL
+    lost: bool = False
+
+    @property
+    def label(self) -> str:
+        return EventType.LOST_TO_FOLLOWUP.value if self.lost else EventType.WITHDRAWAL.value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Imaging(Event):
+    """An imaging assessment (protocol: conventional imaging at months 6, 12, 18, 24)."""
+
+    kind: ClassVar[EventType] = EventType.IMAGING
+    modality: ImagingModality
+    result: ImagingResult
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "modality", ImagingModality(self.modality))
+        object.__setattr__(self, "result", ImagingResult(self.result))
+
+
+@dataclass(frozen=True, kw_only=True)
 class PsaValue(Event):
-    """A serum PSA value in ng/mL (µg/L accepted by the reader and stored as ng/mL)."""
+    """A serum PSA value in ng/mL (µg/L accepted by the reader and stored as ng/mL).
+
+    ``below_lod``: the laboratory reported the value as below a limit of detection
+    (``<0.1``); ``psa_ng_ml`` then holds that limit and the true value is <= it
+    (a left-censored value; how it enters the PSA endpoints: :mod:`rtcheck.events.psa`).
+    """
 
     kind: ClassVar[EventType] = EventType.PSA
     psa_ng_ml: float
+    below_lod: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The value as a laboratory writes it: ``4.2`` or ``<0.1``."""
+        return f"{'<' if self.below_lod else ''}{self.psa_ng_ml:g}"
 
     def __post_init__(self) -> None:
         super().__post_init__()

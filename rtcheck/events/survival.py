@@ -9,6 +9,12 @@ time-to-event endpoint; univariate and multivariate Cox regression.
   95 % CI the first times the band's lower and upper curves reach 0.5 (as
   :func:`lifelines.utils.median_survival_times`, with a 1e-9 tolerance for lifelines'
   floating-point ties, see :func:`first_time_at_or_below`); ``None`` means not reached.
+  Where S(t) is exactly 0.5 over an interval, two conventions exist (setting
+  ``km_median``): ``"first"`` (default; lifelines' ``median_survival_time_``, the
+  first time S <= 0.5) and ``"midpoint"`` (R's survival package, ``quantile.survfit``:
+  the middle of the flat, i.e. the mean of the time the curve reaches 0.5 and the time
+  of its next drop, or of the last follow-up time when it never drops again). The
+  same rule is applied to the CI's bounds (as both packages do).
 * Survival at 12 and 24 months is the step function at that time; the number at
   risk at a time ``t`` counts patients whose duration is >= ``t``.
 * Cox (:class:`lifelines.CoxPHFitter`, Efron ties, no penalty): one univariate
@@ -35,6 +41,8 @@ from rtcheck.findings import Finding, Severity
 
 LANDMARK_MONTHS = (12.0, 24.0)
 TIE_TOLERANCE = 1e-9  #: see first_time_at_or_below
+#: KM median conventions (``km_median``): lifelines' first time S <= 0.5, R's midpoint of a flat.
+MEDIAN_RULES = ("first", "midpoint")
 AT_RISK_MONTHS = (0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0)
 
 
@@ -48,6 +56,28 @@ def first_time_at_or_below(curve: pd.Series, level: float = 0.5) -> float:
     """
     hit = curve.index[curve.to_numpy() <= level + TIE_TOLERANCE]
     return float(hit[0]) if len(hit) else math.inf
+
+
+def median_time(curve: pd.Series, rule: str = "first", last_time: float | None = None,
+                level: float = 0.5) -> float:
+    """The time ``curve`` reaches ``level`` under ``rule`` (``inf`` if never; module docstring).
+
+    ``last_time``: the largest follow-up time, the end of a flat that never drops again
+    (default: the curve's last time).
+    """
+    if rule not in MEDIAN_RULES:
+        raise ValueError(f"median rule must be one of {', '.join(MEDIAN_RULES)}, got {rule!r}")
+    first = first_time_at_or_below(curve, level)
+    if rule == "first" or not math.isfinite(first):
+        return first
+    at = float(curve.loc[first])
+    if abs(at - level) > TIE_TOLERANCE:
+        return first  # the curve jumps across the level: no flat
+    later = curve[curve.index > first]
+    drops = later.index[later.to_numpy() < at - TIE_TOLERANCE]
+    end = float(drops[0]) if len(drops) else float(
+        last_time if last_time is not None else curve.index[-1])
+    return (first + end) / 2
 
 
 def _finite(x: float) -> float | None:
@@ -66,6 +96,8 @@ class KmSummary:
     median_ci_upper_months: float | None
     survival_at: tuple[tuple[float, float, float, float], ...]  #: (month, S, lower, upper)
     at_risk: tuple[tuple[float, int], ...]  #: (month, number at risk)
+    median_rule: str = "first"  #: see MEDIAN_RULES
+    n_not_evaluable: int = 0  #: patients left out of this endpoint (not evaluable)
 
 
 def km_fit(results: Sequence[EndpointResult], label: str = "KM") -> KaplanMeierFitter:
@@ -75,18 +107,20 @@ def km_fit(results: Sequence[EndpointResult], label: str = "KM") -> KaplanMeierF
     return kmf
 
 
-def kaplan_meier(endpoint: str, results: Sequence[EndpointResult]) -> KmSummary:
+def kaplan_meier(endpoint: str, results: Sequence[EndpointResult], median_rule: str = "first",
+                 n_not_evaluable: int = 0) -> KmSummary:
     """Summarise one endpoint over the cohort (see the module docstring)."""
     if not results:
         raise ValueError(f"no patient has the endpoint {endpoint}")
     kmf = km_fit(results, endpoint)
     sf = kmf.survival_function_.iloc[:, 0]
     band = kmf.confidence_interval_
-    median = first_time_at_or_below(sf)
-    lower = first_time_at_or_below(band.iloc[:, 0])
-    upper = first_time_at_or_below(band.iloc[:, 1])
-    landmarks = []
     durations = np.array([r.duration_months for r in results])
+    last = float(durations.max())
+    median = median_time(sf, median_rule, last)
+    lower = median_time(band.iloc[:, 0], median_rule, last)
+    upper = median_time(band.iloc[:, 1], median_rule, last)
+    landmarks = []
     for t in LANDMARK_MONTHS:
         if durations.max() < t:
             continue
@@ -102,6 +136,8 @@ def kaplan_meier(endpoint: str, results: Sequence[EndpointResult]) -> KmSummary:
         median_ci_upper_months=_finite(upper),
         survival_at=tuple(landmarks),
         at_risk=tuple((t, int((durations >= t).sum())) for t in AT_RISK_MONTHS),
+        median_rule=median_rule,
+        n_not_evaluable=n_not_evaluable,
     )
 
 

@@ -1,14 +1,22 @@
 """Cross-row checks: turn parsed events into a usable cohort, or stop with every problem.
 
 Errors (stop, exit 3, listed per patient, row and field):
-no or several registrations, clinical events before registration, events after
-death, several deaths, no start date (no course-1 radiotherapy or metastasectomy),
-NEST before the start, a cut-off before the start, two different PSA values on one
-day, conflicting covariates (plus every row error of :mod:`rtcheck.events.reader`).
+several registrations, clinical events before registration, events after death,
+several deaths, NEST before the start, two different PSA values on one day,
+conflicting covariates (plus every row error of :mod:`rtcheck.events.reader`), and a
+file in which no patient can be analysed.
+
+Patients that cannot enter the analysis are *excluded with a reason* and the run goes
+on (``PATIENT_EXCLUDED``, see :mod:`rtcheck.events.exclusions`): registered but not
+treated, withdrawn or lost to follow-up before the start, registered or started after
+the cut-off (interim analysis).
 
 Warnings/info (kept in the output as :class:`~rtcheck.findings.Finding`):
 ``DUPLICATE_ROW``, ``UNKNOWN_COLUMN``, ``PROGRESSION_BEFORE_START``,
-``NO_LAST_FOLLOWUP``, ``EVENTS_AFTER_CUTOFF``, and the ``RECORDS_*`` codes of
+``NO_LAST_FOLLOWUP``, ``NO_REGISTRATION``, ``EVENTS_AFTER_CUTOFF``,
+``EVENTS_AFTER_OFF_STUDY``, ``NEST_WITHOUT_PROGRESSION``,
+``IMAGING_PROGRESSION_NOT_RECORDED``, ``PATIENT_EXCLUDED``, the reader's
+``PSA_BELOW_LOD``, ``DATE_IMPUTED``, ``NEST_NOT_SYSTEMIC`` and the ``RECORDS_*`` codes of
 :mod:`rtcheck.events.records`.
 """
 
@@ -20,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from rtcheck.errors import EventDataError
+from rtcheck.events.exclusions import Exclusion, consistency_findings, exclusion
 from rtcheck.events.reader import ParsedEvents, problem
 from rtcheck.events.schema import (
     ClinicalProgression,
@@ -28,6 +37,7 @@ from rtcheck.events.schema import (
     Event,
     LastFollowUp,
     NestStart,
+    OffStudy,
     PatientEvents,
     PsaValue,
     Registration,
@@ -36,6 +46,8 @@ from rtcheck.events.schema import (
 from rtcheck.events.start import treatment_start
 from rtcheck.findings import Finding, Severity
 
+#: Warnings listed with the errors of a refused file (besides the reader's own).
+_SHOWN_WITH_ERRORS = frozenset({"PATIENT_EXCLUDED", "NO_REGISTRATION"})
 #: Laboratory values may precede registration (screening labs, protocol "Trial procedures").
 _MAY_PRECEDE_REGISTRATION = (PsaValue, TestosteroneValue, Registration)
 
@@ -48,6 +60,7 @@ class Cohort:
     cutoff: date
     patients: tuple[PatientEvents, ...]
     findings: tuple[Finding, ...] = ()
+    excluded: tuple[Exclusion, ...] = ()  #: patients not analysed, with the reason
 
 
 def _where(e: Event) -> str:
@@ -55,11 +68,10 @@ def _where(e: Event) -> str:
 
 
 def _registration_problems(p: PatientEvents) -> list[str]:
-    """Exactly one registration, and no clinical event before it."""
+    """At most one registration, and no clinical event before it (none: ``NO_REGISTRATION``)."""
     pid, regs = p.patient_id, p.of(Registration)
     if not regs:
-        return [problem(pid, None, "event_type",
-                        "no 'registration' row; add the date of registration/consent")]
+        return []
     out = []
     if len(regs) > 1:
         rows = ", ".join(str(r.row) for r in regs)
@@ -92,19 +104,11 @@ def _death_problems(p: PatientEvents) -> list[str]:
     return out
 
 
-def _start_checks(p: PatientEvents, cutoff: date, path: str
-                  ) -> tuple[list[str], list[Finding]]:
-    """A start of follow-up, before the cut-off and any NEST; progressions at or before it."""
+def _start_checks(p: PatientEvents, path: str) -> tuple[list[str], list[Finding]]:
+    """No NEST before the start; progressions at or before it (an analysed patient)."""
     pid, start = p.patient_id, treatment_start(p)
-    if start is None:
-        return [problem(pid, None, "event_type",
-                        "start date missing: no course-1 'rt_end'/'rt_fraction' or "
-                        "'metastasectomy' row; add the last day of treatment")], []
+    assert start is not None  # excluded patients are not checked here
     problems, findings = [], []
-    if cutoff < start.start_date:
-        problems.append(problem(pid, None, "cutoff",
-                                f"the cut-off {cutoff} is before the start "
-                                f"{start.start_date}; choose a later cut-off"))
     for nest in p.of(NestStart):
         if nest.event_date < start.start_date:
             problems.append(problem(pid, nest.row, "date",
@@ -127,8 +131,8 @@ def _value_conflicts(p: PatientEvents) -> list[str]:
     for psa in p.of(PsaValue):
         by_day[psa.event_date].append(psa)
     for day, values in by_day.items():
-        if len({v.psa_ng_ml for v in values}) > 1:
-            shown = ", ".join(f"{v.psa_ng_ml:g} (row {v.row})" for v in values)
+        if len({(v.psa_ng_ml, v.below_lod) for v in values}) > 1:
+            shown = ", ".join(f"{v.shown} (row {v.row})" for v in values)
             out.append(problem(pid, values[1].row, "value",
                                f"different PSA values on {day}: {shown}; keep one"))
     names: dict[str, list[Covariate]] = defaultdict(list)
@@ -146,7 +150,13 @@ def _value_conflicts(p: PatientEvents) -> list[str]:
 def _follow_up_findings(p: PatientEvents, cutoff: date, path: str) -> list[Finding]:
     """``NO_LAST_FOLLOWUP`` and ``EVENTS_AFTER_CUTOFF`` notes."""
     pid, out = p.patient_id, []
-    if not p.of(LastFollowUp) and not p.of(Death):
+    if not p.of(Registration):
+        out.append(Finding(
+            "NO_REGISTRATION", Severity.WARNING,
+            "no 'registration' row: the first course-1 treatment day stands in for it and "
+            "events are not checked against registration; add the registration/consent date "
+            "if the CRF has it", path=path, subject=pid))
+    if not p.of(LastFollowUp) and not p.of(Death) and not p.of(OffStudy):
         out.append(Finding(
             "NO_LAST_FOLLOWUP", Severity.WARNING,
             "no 'last_followup' row: censoring uses the latest dated event of the patient",
@@ -161,8 +171,9 @@ def _follow_up_findings(p: PatientEvents, cutoff: date, path: str) -> list[Findi
 
 
 def _check_patient(p: PatientEvents, cutoff: date, path: str,
-                   problems: list[str], findings: list[Finding]) -> None:
-    """Append the problems (errors) and findings of one patient's events, in row-check order.
+                   problems: list[str], findings: list[Finding]) -> Exclusion | None:
+    """Append the problems (errors) and findings of one patient's events, in row-check order;
+    return the patient's exclusion (``None``: analysed).
 
     Parameters
     ----------
@@ -177,11 +188,19 @@ def _check_patient(p: PatientEvents, cutoff: date, path: str,
     """
     problems += _registration_problems(p)
     problems += _death_problems(p)
-    start_problems, start_findings = _start_checks(p, cutoff, path)
-    problems += start_problems
+    excluded = exclusion(p, cutoff)
+    if excluded is None:
+        start_problems, start_findings = _start_checks(p, path)
+        problems += start_problems
+        findings += start_findings
     problems += _value_conflicts(p)
-    findings += start_findings
+    if excluded is not None:
+        findings.append(Finding("PATIENT_EXCLUDED", Severity.WARNING, excluded.detail,
+                                path=path, subject=p.patient_id))
+        return excluded
     findings += _follow_up_findings(p, cutoff, path)
+    findings += consistency_findings(p, path)
+    return None
 
 
 def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Event] = (),
@@ -212,17 +231,25 @@ def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Even
         events[e.patient_id].append(e)
     for c in parsed.covariates:
         covariates[c.patient_id].append(c)
-    patients = []
+    patients, excluded = [], []
     for pid in sorted(set(events) | set(covariates)):
         patient = PatientEvents(pid, tuple(events[pid]), tuple(covariates[pid]))
-        _check_patient(patient, cutoff, parsed.path, problems, findings)
-        patients.append(patient)
+        out = _check_patient(patient, cutoff, parsed.path, problems, findings)
+        if out is None:
+            patients.append(patient)
+        else:
+            excluded.append(out)
     if not patients and not problems:
-        problems.append(problem("?", None, "patient_id", "the file holds no patient rows"))
+        problems.append(problem("?", None, "patient_id", "the file holds no patient rows")
+                        if not excluded else
+                        problem("?", None, "patient_id",
+                                f"no patient can be analysed: all {len(excluded)} are excluded "
+                                "(see the warnings); check the cut-off and the treatment rows"))
     if problems:
+        shown = [*parsed.findings, *(f for f in findings if f.code in _SHOWN_WITH_ERRORS)]
         warnings = [f"(warning) {f.subject or '?'}: {f.code}: {f.message}"
-                    for f in parsed.findings if f.severity is not Severity.INFO]
+                    for f in shown if f.severity is not Severity.INFO]
         raise EventDataError(f"{len(problems)} problem(s) in the event data; nothing was "
                              "computed — fix them and rerun", problems=problems + warnings,
                              path=parsed.path)
-    return Cohort(parsed.path, cutoff, tuple(patients), tuple(findings))
+    return Cohort(parsed.path, cutoff, tuple(patients), tuple(findings), tuple(excluded))
