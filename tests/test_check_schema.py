@@ -288,3 +288,20 @@ def test_a_copied_protocol_finds_its_library_in_constraints(tmp_path: Path) -> N
     assert protocol.path == str(copy)
     assert protocol.libraries[0][0] == str(constraints_dir() / "tg101.yaml")
     assert len(protocol.arm("sbrt").constraints) == 53  # ptv_coverage + 52 TG-101 limits
+
+
+def test_a_library_in_the_current_directory_is_not_used(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stray lib.yaml in the working directory must not replace the one beside the protocol."""
+    proto_dir = tmp_path / "protocols"
+    proto_dir.mkdir()
+    write(proto_dir, LIBRARY.replace("D0.35xx[Gy]", "D0.35cc[Gy]").replace('"18 cc"', '"18 Gy"'),
+          "lib.yaml")
+    path, _ = write(proto_dir, HEAD + cord_check(*GOOD)
+                    + "    libraries:\n      - {file: lib.yaml, tier: mandatory, priority: 1}\n")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    (elsewhere / "lib.yaml").write_text("not: [a library\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    protocol = load_protocol(path)
+    assert protocol.libraries[0][0] == str(proto_dir / "lib.yaml")

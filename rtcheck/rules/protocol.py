@@ -156,6 +156,8 @@ class Protocol:
     site_required: bool
     binding_margin_percent: float
     libraries: tuple[tuple[str, str], ...]
+    #: ``regression_tolerances``: (kind, tolerance text) for baseline comparisons
+    regression_tolerances: tuple[tuple[str, str], ...] = ()
 
     def arm(self, arm_id: str | None) -> Arm:
         wanted = arm_id or self.default_arm
@@ -237,13 +239,27 @@ def _plan_check(arm_id: str, c: dict[str, Any]) -> PlanCheck:
         alpha_beta_gy=c.get("alpha_beta_gy"), note=c.get("note", ""))
 
 
-def _resolve(name: str, relative_to: Path | None = None) -> Path:
+def _resolve(name: str) -> Path:
+    """A protocol given on the command line: a path, or a name in ``constraints/``."""
     p = Path(name)
     if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.is_absolute() and relative_to is not None and not p.exists():
-            p = relative_to / p
         return p
     return constraints_dir() / f"{name}.yaml"
+
+
+def _library_path(name: str, protocol_path: Path) -> Path:
+    """A library a protocol uses: beside the protocol, else in ``constraints/``.
+
+    A relative name is never looked up in the current directory: the same protocol must
+    load the same libraries wherever rtcheck is started from.
+    """
+    p = Path(name)
+    if p.is_absolute():
+        return p
+    beside = protocol_path.parent / p
+    if beside.is_file() or not (constraints_dir() / p).is_file():
+        return beside
+    return constraints_dir() / p  # a protocol copied elsewhere still finds tg101.yaml
 
 
 def load_library(path: str | Path) -> YamlDocument:
@@ -270,9 +286,7 @@ def load_protocol(name_or_path: str | Path = DEFAULT_PROTOCOL) -> Protocol:
     for arm_id, a in d["arms"].items():
         constraints = [_dvh_constraint(arm_id, c) for c in a["checks"] if c["kind"] == "dvh"]
         for i, use in enumerate(a.get("libraries", [])):
-            lib_path = _resolve(use["file"], path.parent)
-            if not lib_path.is_file() and (constraints_dir() / use["file"]).is_file():
-                lib_path = constraints_dir() / use["file"]  # a copied protocol finds tg101
+            lib_path = _library_path(use["file"], path)
             if not lib_path.is_file():
                 line = doc.line_of(("arms", arm_id, "libraries", i, "file"))
                 raise ConfigError(f"{path}:{line}: arms.{arm_id}.libraries[{i}].file: no file "
@@ -303,4 +317,6 @@ def load_protocol(name_or_path: str | Path = DEFAULT_PROTOCOL) -> Protocol:
         site_required=bool(d.get("site_required", False)),
         binding_margin_percent=float(d.get("oar_priority", {}).get("binding_margin_percent",
                                                                    5.0)),
-        libraries=tuple((k, v.sha256) for k, v in libraries.items()))
+        libraries=tuple((k, v.sha256) for k, v in libraries.items()),
+        regression_tolerances=tuple((str(k), str(v)) for k, v in
+                                    d.get("regression_tolerances", {}).items()))
