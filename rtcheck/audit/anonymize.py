@@ -31,21 +31,27 @@ _MIN_COMPONENT = 3  # shorter name components (initials, "de") are not replaced 
 _TAGS = ("PatientName", "PatientID", "OtherPatientIDs", "PatientBirthDate")
 
 
-def load_key(key_file: str | None) -> bytes:
-    """The anonymisation key: the file's bytes (stripped), else ``$RTCHECK_ANON_KEY``."""
+def load_key(key_file: str | None, *, option: str = "--anon-key-file",
+             needed_by: str = "--anonymize") -> bytes:
+    """The secret key: the file's bytes (stripped), else ``$RTCHECK_ANON_KEY``.
+
+    ``option`` is the command-line option that names the key file and ``needed_by`` what
+    needs the key; both only shape the messages (``rtcheck audit --anonymize`` reads
+    ``--anon-key-file``, ``rtcheck anonymize`` reads ``--key``).
+    """
     if key_file is not None:
         try:
             key = Path(key_file).read_bytes().strip()
         except OSError as exc:
-            raise UsageError(f"--anon-key-file {key_file}: cannot read it ({exc.strerror})") \
+            raise UsageError(f"{option} {key_file}: cannot read it ({exc.strerror})") \
                 from exc
-        origin = f"--anon-key-file {key_file}"
+        origin = f"{option} {key_file}"
     else:
         key = os.environ.get(KEY_ENV, "").strip().encode("utf-8")
         origin = f"${KEY_ENV}"
         if not key:
-            raise UsageError(f"--anonymize needs a secret key: set ${KEY_ENV} or give "
-                             "--anon-key-file FILE (at least 16 bytes, kept at the hospital)")
+            raise UsageError(f"{needed_by} needs a secret key: set ${KEY_ENV} or give "
+                             f"{option} FILE (at least 16 bytes, kept at the hospital)")
     if len(key) < MIN_KEY_BYTES:
         raise UsageError(f"{origin}: the key has {len(key)} bytes; use at least "
                          f"{MIN_KEY_BYTES} random bytes")
