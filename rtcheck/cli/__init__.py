@@ -32,6 +32,8 @@ class RtcheckGroup(click.Group):
     #: runs (click's documented lazy-group pattern): `rtcheck --help` and `rtcheck check`
     #: do not pay for the statistics stack of `rtcheck endpoints`.
     LAZY: ClassVar[dict[str, tuple[str, str]]] = {
+        "anonymize": ("rtcheck.cli.anonymize:anonymize",
+                      "De-identify DICOM-RT (PS3.15 Annex E), keyed and verified."),
         "audit": ("rtcheck.cli.audit:audit",
                   "Audit every plan under ROOT (sites, parallel or Dask, resumable)."),
         "check": ("rtcheck.cli.check:check",
@@ -44,6 +46,8 @@ class RtcheckGroup(click.Group):
                       "MEDCARE trial endpoints, Kaplan-Meier and Cox statistics."),
         "info": ("rtcheck.cli.info:info",
                  "Describe the DICOM-RT objects found: cases, plan, dose, structures."),
+        "regress": ("rtcheck.cli.regress:regress",
+                    "Compare plan checks with a stored baseline: drift beyond tolerance."),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

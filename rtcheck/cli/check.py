@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rtcheck.cli import exitcodes
 from rtcheck.cli.options import paths_argument, plan_option
 from rtcheck.errors import UsageError
+
+if TYPE_CHECKING:
+    from rtcheck.regress.baseline import Baseline
+    from rtcheck.rules.protocol import Protocol
 
 _RX = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(Gy|cGy)\s*/\s*([0-9]+)\s*(?:fx|fractions?)?\s*$",
                  re.IGNORECASE)
@@ -75,16 +80,32 @@ def render(report: object, fmt: str, color: bool = False) -> str:
 @click.option("--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
               show_default=True, help="How far a contour stack extends beyond its end planes.")
 @plan_option
+@click.option("--baseline", "baseline_path", default=None, type=click.Path(exists=True),
+              metavar="FILE|DIR",
+              help="Compare with a stored result (rtcheck check --json FILE, an audit result "
+                   "or an audit --out folder): stdout/-o carry the comparison (text, json or "
+                   "junit) and the exit code is 0 no drift, 1 drift.")
+@click.option("--tolerance", "tolerances", multiple=True, metavar="KIND=VALUE",
+              help="With --baseline: replace a tolerance, e.g. Gy=0.05, cc=1%,0.001 "
+                   "(kinds: Gy cGy BED vol% Rx% cc h other); repeatable.")
+@click.option("--compare-structures", is_flag=True,
+              help="With --baseline: also compare each structure's volume and min/mean/max "
+                   "dose.")
 def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: str | None,
           aliases_file: str | None, rx_text: str | None, schedule_file: str | None,
           output_format: str | None, output: str | None, json_file: str | None,
           html_file: str | None, junit_file: str | None, overwrite: bool, end_cap: str,
-          plan_selector: str | None) -> None:
+          plan_selector: str | None, baseline_path: str | None, tolerances: tuple[str, ...],
+          compare_structures: bool) -> None:
     """Check the plan in PATH... against a protocol and print the verdict.
 
     Exit 0 PASS; 1 FAIL or INCOMPLETE; 2 usage error; 3 unusable input (also when the
     loader found an ERROR such as a broken link: the report is still written, with
     every affected check NOT EVALUATED); 4 internal error.
+
+    With --baseline FILE|DIR the exit code is about drift: 0 nothing drifted beyond
+    tolerance (a plan that FAILs exactly as in its baseline is no drift), 1 drift, 2
+    usage error, 3 unusable baseline or input.
     """
     from rtcheck.atomic import write_text_atomic
     from rtcheck.dicom.loader import load
@@ -92,34 +113,88 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
     from rtcheck.rules.setup import prepare_check
     from rtcheck.rules.vocabulary import Verdict
 
-    if output_format is None:
-        suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
-        output_format = {"json": "json", "csv": "csv", "html": "html", "htm": "html",
-                         "xml": "junit"}.get(suffix, "text")
-    targets = [p for p in (output, json_file, html_file, junit_file) if p]
-    if not overwrite:
-        from pathlib import Path
-        for t in targets:
-            if Path(t).exists():
-                raise UsageError(f"{t} exists; give --overwrite to replace it")
+    output_format = _output_format(output, output_format, baseline_path is not None)
+    if baseline_path is None and (tolerances or compare_structures):
+        raise UsageError("--tolerance and --compare-structures compare with a baseline: give "
+                         "--baseline FILE|DIR")
+    _refuse_existing([p for p in (output, json_file, html_file, junit_file) if p], overwrite)
+    baseline = _load_baseline(baseline_path, tolerances)  # before any work
     setup = prepare_check(list(paths), protocol=protocol, arm=arm, site=site,
                           aliases=aliases_file, rx=parse_rx(rx_text) if rx_text else None,
                           schedule=schedule_file, end_cap=end_cap)  # before any work
     result = load(list(paths), plan_selector=plan_selector)
     report = check_load(result, setup.protocol, setup.options, setup.extra_inputs)
-    text = render(report, output_format, color=output is None and sys.stdout.isatty()
-                  and output_format == "text")
+    drift = None
+    if baseline is not None:
+        text, drift = _compare(report.to_dict(), baseline, setup.protocol, tolerances,
+                               compare_structures, output_format)
+    else:
+        text = render(report, output_format, color=output is None and sys.stdout.isatty()
+                      and output_format == "text")
     if output:
         write_text_atomic(output, text, overwrite=overwrite)
-        click.echo(f"{report.verdict.value}: report written to {output}", err=True)
+        what = report.verdict.value if drift is None else ("DRIFT" if drift else "NO DRIFT")
+        click.echo(f"{what}: {'report' if drift is None else 'comparison'} written to "
+                   f"{output}", err=True)
     else:
         click.echo(text, nl=False)
     for path, fmt in ((json_file, "json"), (html_file, "html"), (junit_file, "junit")):
         if path:
             write_text_atomic(path, render(report, fmt), overwrite=overwrite)
-    if any(c.input_blocked for c in report.cases) or any(
-            f.severity.value == "ERROR" for f in result.findings):
+    blocked = any(c.input_blocked for c in report.cases) or any(
+        f.severity.value == "ERROR" for f in result.findings)
+    if blocked:
         click.echo("rtcheck: error: the input has ERROR findings: the checks they block are "
                    "NOT EVALUATED", err=True)
+    if drift is not None:
+        sys.exit(exitcodes.FAIL if drift else exitcodes.OK)
+    if blocked:
         sys.exit(exitcodes.BAD_INPUT)
     sys.exit(exitcodes.OK if report.verdict is Verdict.PASS else exitcodes.FAIL)
+
+
+def _output_format(output: str | None, output_format: str | None, baseline: bool) -> str:
+    """``--format``, else from the ``-o`` extension, else text; with ``--baseline`` only
+    text, json and junit (the comparison's formats)."""
+    if output_format is None:
+        suffix = output.rsplit(".", 1)[-1].lower() if output and "." in output else ""
+        output_format = {"json": "json", "csv": "csv", "html": "html", "htm": "html",
+                         "xml": "junit"}.get(suffix, "text")
+    if baseline and output_format not in ("text", "json", "junit"):
+        raise UsageError(f"--baseline: the comparison is written as text, json or junit, not "
+                         f"{output_format} (--html/--json/--junit FILE still write the "
+                         "check's own report)")
+    return output_format
+
+
+def _refuse_existing(targets: list[str], overwrite: bool) -> None:
+    if overwrite:
+        return
+    from pathlib import Path
+    for t in targets:
+        if Path(t).exists():
+            raise UsageError(f"{t} exists; give --overwrite to replace it")
+
+
+def _load_baseline(path: str | None, tolerances: tuple[str, ...]) -> Baseline | None:
+    """The baseline (an unusable one exits 3) after checking the ``--tolerance`` syntax
+    (a malformed one exits 2), both before any DICOM is read."""
+    if path is None:
+        return None
+    from rtcheck.regress.baseline import load_baseline
+    from rtcheck.regress.tolerances import resolve_tolerances
+
+    resolve_tolerances((), tolerances)
+    return load_baseline(path)
+
+
+def _compare(current: dict[str, Any], baseline: Baseline, protocol: Protocol,
+             tolerances: tuple[str, ...], structures: bool, fmt: str) -> tuple[str, bool]:
+    """The comparison with the baseline, rendered, and whether anything drifted."""
+    from rtcheck.regress.baseline import compare_with_baseline
+    from rtcheck.regress.render_text import render as render_comparison
+    from rtcheck.regress.tolerances import resolve_tolerances
+
+    tol = resolve_tolerances(protocol.regression_tolerances, tolerances)
+    comparison = compare_with_baseline(current, baseline, tol, structures=structures)
+    return render_comparison(comparison, fmt), comparison.drift

@@ -12,6 +12,7 @@ from typing import Any
 
 from rtcheck.dose.metric_spec import parse_metric
 from rtcheck.errors import MetricSpecError
+from rtcheck.regress.tolerances import parse_tolerance
 from rtcheck.rules.quantity import check_limit_unit, parse_quantity
 from rtcheck.rules.yaml_source import SchemaProblem, YamlDocument
 
@@ -65,6 +66,7 @@ def protocol_problems(doc: YamlDocument) -> Iterator[SchemaProblem]:
     if data.get("default_arm") not in arms:
         yield SchemaProblem(("default_arm",), f"no arm {data.get('default_arm')!r}; arms: "
                             + ", ".join(map(str, arms)))
+    yield from _tolerance_problems(data.get("regression_tolerances"))
     seen: dict[str, tuple[str | int, ...]] = {}
     for arm_id, arm in arms.items():
         if not isinstance(arm, dict):
@@ -84,6 +86,15 @@ def protocol_problems(doc: YamlDocument) -> Iterator[SchemaProblem]:
                     yield SchemaProblem((*path, "id"), f"duplicate check id {check['id']!r}")
                 seen[cid] = path
             yield from _check_problems(doc, path, check)
+
+
+def _tolerance_problems(tolerances: object) -> Iterator[SchemaProblem]:
+    """Each ``regression_tolerances`` value must be a tolerance (``0.01``, ``"0.5%"``...)."""
+    for kind, value in (tolerances.items() if isinstance(tolerances, dict) else ()):
+        try:
+            parse_tolerance(value)
+        except ValueError as exc:
+            yield SchemaProblem(("regression_tolerances", kind), str(exc))
 
 
 def _check_problems(doc: YamlDocument, path: tuple[str | int, ...], check: dict[str, Any]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtcheck.regress.tolerances import KINDS as TOLERANCE_KINDS
+
 _QUANTITY = {"type": "string", "pattern": r"^\s*-?[0-9]+(\.[0-9]+)?\s*(Gy|cGy|%|cc|h)\s*$"}
 _QUANTITY_ANY = {"type": "string"}  # unit problems get a friendlier message (protocol.py)
 _PER_FRACTIONS = {"type": "object", "minProperties": 1,
@@ -90,6 +92,10 @@ PROTOCOL_SCHEMA: dict[str, Any] = {
                          "required": ["binding_margin_percent"],
                          "properties": {"binding_margin_percent": {"type": "number",
                                                                    "minimum": 0}}},
+        # baseline comparison (rtcheck check --baseline, rtcheck regress): kind -> 0.01,
+        # "0.5%" or "0.5%,0.001"; values are parsed by rtcheck.regress.tolerances
+        "regression_tolerances": {"type": "object", "propertyNames": {"enum": list(
+            TOLERANCE_KINDS)}, "additionalProperties": {"type": ["number", "string"]}},
         "structures": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False,
             "properties": {"aliases": _NAMES}}},
