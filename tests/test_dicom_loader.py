@@ -11,6 +11,7 @@ import pytest
 
 from rtcheck.dicom import DoseSummationType, load, read_treatment_records
 from rtcheck.errors import DicomInputError, UsageError
+from tests.conftest import FIXTURES
 
 PROTON_PLAN_DOSE = "RD1.2.752.243.1.1.20250523160113556.3000.73252.dcm"
 PROTON_BEAM1 = "RD1.2.752.243.1.1.20250523160113556.4000.16653.dcm"
@@ -325,3 +326,27 @@ def test_complete_records_carry_no_record_warning() -> None:
     # each fraction delivered both beams in full: the plan's 1423.6 and 1389.2 MU
     assert [(b.number, b.delivered_meterset_mu) for r in case.records for b in r.beams] == [
         (1, 1423.6), (2, 1389.2)] * 3
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    pytest.param(b"", "is empty (0 bytes)", id="empty"),
+    pytest.param(b"\0" * 100, "holds 100 bytes without a DICOM header (no 'DICM' at byte 128, "
+                 "no data set)", id="100-zero-bytes"),
+])
+def test_a_dcm_file_without_dicom_is_an_error_naming_it(tmp_path: Path, content: bytes,
+                                                        what: str) -> None:
+    """An empty RD.dcm was skipped as 'not DICOM' and the plan only showed DOSE_MISSING."""
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "spine_sbrt", case)
+    (case / "RD.dcm").write_bytes(content)
+    with pytest.raises(DicomInputError) as info:
+        load([case])
+    assert str(info.value) == (f"{case / 'RD.dcm'}: is named .dcm but {what}; copy or "
+                               "re-export the complete file, or remove it from the folder")
+
+
+def test_a_non_dicom_file_with_another_name_is_skipped(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / "spine_sbrt", case)
+    (case / "notes.txt").write_bytes(b"")
+    assert len(load([case]).cases) == 1

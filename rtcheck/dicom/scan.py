@@ -290,6 +290,15 @@ def _check_class_in_meta(ds: Dataset, kind: Kind, path: Path) -> None:
         )
 
 
+def _not_dicom_message(path: Path) -> str:
+    """Why a file named ``.dcm`` is not DICOM: an empty or cut file is never skipped silently."""
+    size = path.stat().st_size
+    what = "is empty (0 bytes)" if size == 0 else (
+        f"holds {size} bytes without a DICOM header (no 'DICM' at byte 128, no data set)")
+    return (f"is named .dcm but {what}; copy or re-export the complete file, or remove it "
+            "from the folder")
+
+
 def scan(
     paths: Sequence[str | os.PathLike[str]],
 ) -> tuple[list[ScannedFile], list[Finding], list[str]]:
@@ -309,6 +318,8 @@ def scan(
     ignored: list[str] = []
     for path in iter_files(paths):
         how = sniff(path)
+        if how is None and path.suffix.lower() == ".dcm":
+            raise DicomInputError(_not_dicom_message(path), path=path)
         if how is None:
             log.debug("skipping %s: not DICOM", path)
             ignored.append(str(path))
