@@ -1,7 +1,9 @@
 """What the audit ships to a worker: small, frozen, picklable (paths and options only).
 
-The input hash of a case covers the name and SHA-256 of every file directly in its
-folder (``rtcheck.yaml`` included); the configuration hash covers rtcheck's version, the
+The input hash of a case covers the path (relative to the case folder) and SHA-256 of
+every file of its subtree (``rtcheck.yaml`` and subfolders such as ``records/`` included;
+hidden files and folders and symbolic links to folders skipped), so a changed, added,
+removed, moved or renamed file changes it; the configuration hash covers rtcheck's version, the
 protocol and its libraries, the alias file that applies and the options. ``--resume``
 reuses a result only when both are unchanged.
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rtcheck import __version__
-from rtcheck.audit.discover import CaseFolder
+from rtcheck.audit.discover import CaseFolder, subtree_files
 from rtcheck.rules.engine import sha256_of
 
 
@@ -54,17 +56,52 @@ class AuditTask:
     config_sha256: str
 
 
-def folder_files(folder: str | Path) -> list[Path]:
-    """The regular files directly in a case folder, by name (hidden files skipped)."""
+def folder_files(folder: str | Path, *, hidden: bool = False) -> list[Path]:
+    """Every file of a case: its folder's whole subtree, in a fixed order.
+
+    Parameters
+    ----------
+    folder
+        The case folder.
+    hidden
+        Include hidden files and the files of hidden folders (a name starting with
+        ``.``), as the DICOM loader reads them; by default they are skipped (the input
+        hash ignores ``.DS_Store`` and the like).
+
+    Returns
+    -------
+    list of Path
+        The regular files (symbolic links to files included; symbolic links to folders
+        not followed), sorted by their path relative to ``folder`` (its parts).
+    """
     base = Path(folder)
-    return sorted(p for p in base.iterdir() if p.is_file() and not p.name.startswith("."))
+    found = ((p for p in base.rglob("*") if p.is_file()) if hidden  # as the loader's rglob
+             else subtree_files(base))
+    return sorted(found, key=lambda p: p.relative_to(base).parts)
 
 
 def input_sha256(folder: str | Path) -> str:
-    """SHA-256 over (name, SHA-256 of contents) of every file of the case folder."""
+    """SHA-256 of a case's files: what ``--resume`` compares.
+
+    Parameters
+    ----------
+    folder
+        The case folder.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 over one line ``<relative path>\\0<SHA-256 of contents>\\n`` per file
+        of :func:`folder_files` with ``hidden=True`` — every file the DICOM loader reads,
+        so an edited ``.old/RP.dcm`` is never kept as unchanged by ``--resume`` — paths
+        POSIX-style relative to ``folder``: a folder without subfolders hashes as before
+        (path = name).
+    """
+    base = Path(folder)
     h = hashlib.sha256()
-    for path in folder_files(folder):
-        h.update(path.name.encode("utf-8") + b"\0" + sha256_of(path).encode("ascii") + b"\n")
+    for path in folder_files(base, hidden=True):
+        rel = path.relative_to(base).as_posix()
+        h.update(rel.encode("utf-8") + b"\0" + sha256_of(path).encode("ascii") + b"\n")
     return h.hexdigest()
 
 

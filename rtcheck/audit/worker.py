@@ -100,7 +100,7 @@ def run_case(task: AuditTask) -> tuple[AuditRecord, frozenset[str]]:
         if task.config.anonymize:
             from rtcheck.audit.anonymize import patient_identifiers
 
-            identifiers = patient_identifiers(folder_files(task.case.folder))
+            identifiers = patient_identifiers(folder_files(task.case.folder, hidden=True))
         try:
             report, patients = _check(task)
         except RtcheckError as exc:
