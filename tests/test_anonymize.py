@@ -69,7 +69,7 @@ def test_cli_writes_one_line_per_file_and_a_summary(tmp_path: Path) -> None:
     run = _run(str(SPINE), str(out), tmp=tmp_path, env={"RTCHECK_ANON_KEY": ""})
     assert run.exit_code == 0, run.output
     assert run.stdout == (f"anonymized 6 file(s) into {out}: 1 patient(s), dates shifted by "
-                          "whole days, 1 case(s) linked as in the input, no original "
+                          "whole weeks, 1 case(s) linked as in the input, no original "
                           "identifier found\n")
     lines = run.stderr.splitlines()
     assert len(lines) == 7 and lines[0].startswith("anonymize: RD.dcm -> RTDOSE.2.25.")

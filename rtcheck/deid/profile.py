@@ -17,8 +17,9 @@ rtcheck then applies, on top of the table and in this order (:func:`decide`):
 4. every UI value other than a class UID, a transfer syntax or a registered
    ``1.2.840.10008.*`` UID is replaced by its keyed UID, wherever it is (U);
 5. **Retain Longitudinal Temporal Information with Modified Dates** (PS3.15 E.3.6): every
-   DA and DT value is moved back by the patient's offset in whole days and every TM value is
-   kept, so intervals — fraction gaps, follow-up — are unchanged to the second; only the
+   DA and DT value is moved back by the patient's offset in whole weeks (whole days keep
+   the times of day, whole weeks the weekdays too) and every TM value is kept, so
+   intervals — fraction gaps, follow-up — are unchanged to the second; only the
    patient's own birth date and time are removed (not needed, and a date of birth);
 6. every other attribute gets the table's action; a person name (PN) the table does not
    list is emptied; everything else is kept (K), e.g. all dosimetric content.

@@ -80,7 +80,7 @@ class AnonymizeResult:
         links = (f"{self.cases} case(s) linked as in the input" if self.unloadable is None
                  else f"rtcheck refuses input and output alike ({self.unloadable})")
         text = (f"anonymized {len(self.files)} file(s) into {self.out_dir}: "
-                f"{self.patients} patient(s), dates shifted by whole days, {links}, "
+                f"{self.patients} patient(s), dates shifted by whole weeks, {links}, "
                 "no original identifier found")
         if self.counts.dates_emptied:
             text += f"; {self.counts.dates_emptied} unreadable date(s) emptied"
