@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import integrate, optimize, special
@@ -291,13 +292,20 @@ class ContourStack:
                                      xtol=1e-12, rtol=1e-13, maxiter=500))
 
     def truth(self, dose: Dose) -> dict[str, float]:
-        v = self.volume_mm3
-        dmin, dmax = self.dose_range(dose)
-        out = {"volume": v / 1000.0, "Dmin": dmin, "Dmax": dmax, "Dmean": self.mean_dose(dose)}
-        for p in (99, 95, 5, 1):
-            out[f"D{p}%"] = self.dose_at_volume(dose, v * p / 100)
-        out["D0.03cc"] = self.dose_at_volume(dose, 30.0)
-        return out
+        return truth_metrics(self, dose)
+
+
+def truth_metrics(solid: Any, dose: Dose) -> dict[str, float]:
+    """The metrics every shape suite compares: volume (cc), Dmin/Dmax/Dmean, D99/95/5/1 %
+    and D0.03cc (Gy), from the solid's closed forms (``volume_mm3``, ``dose_range``,
+    ``mean_dose``, ``dose_at_volume``)."""
+    v = solid.volume_mm3
+    dmin, dmax = solid.dose_range(dose)
+    out = {"volume": v / 1000.0, "Dmin": dmin, "Dmax": dmax, "Dmean": solid.mean_dose(dose)}
+    for p in (99, 95, 5, 1):
+        out[f"D{p}%"] = solid.dose_at_volume(dose, v * p / 100)
+    out["D0.03cc"] = solid.dose_at_volume(dose, 30.0)
+    return out
 
 
 def _disc_gauss_volume(r: float, rho2: float, u0: float, u1: float) -> float:

@@ -48,7 +48,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from rtcheck.dicom.model import Contour, DoseGrid, FloatArray, Structure
-from tests.analytic_shapes import Dose, Section, make_grid
+from tests.analytic_shapes import Dose, Section, make_grid, truth_metrics
 
 QUAD = {"epsabs": 1e-11, "epsrel": 1e-11, "limit": 400}
 #: Largest accepted quadrature error estimate (mm³; the volumes are ≥ 390 mm³).
@@ -256,13 +256,7 @@ class IdealCase:
                                      xtol=1e-10, rtol=1e-12, maxiter=200))
 
     def truth(self, dose: Dose) -> dict[str, float]:
-        v = self.volume_mm3
-        dmin, dmax = self.dose_range(dose)
-        out = {"volume": v / 1000.0, "Dmin": dmin, "Dmax": dmax, "Dmean": self.mean_dose(dose)}
-        for p in (99, 95, 5, 1):
-            out[f"D{p}%"] = self.dose_at_volume(dose, v * p / 100)
-        out["D0.03cc"] = self.dose_at_volume(dose, 30.0)
-        return out
+        return truth_metrics(self, dose)
 
     def inside(self, x: FloatArray, y: FloatArray, z: FloatArray) -> FloatArray:
         """Point membership of the truth's solid (for the Monte Carlo cross-check)."""
