@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from rtcheck.audit.run import AuditRun, run_audit
-from rtcheck.cli import cli
 from rtcheck.rules.protocol import constraints_dir
 from tests.audit_helpers import make_tree, medcare_config
 from tests.golden.regenerate import golden_path
+from tests.test_cli_check import fixture, run
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 CORD = "tg101.row4.D0.035cc[Gy]"
@@ -36,15 +36,6 @@ END_CAP_WITHIN = {CORD: (15.4916, 15.4992), "tg101.row5.D1.2cc[Gy]": (10.1789, 1
                   "tg101.row9.D0.035cc[Gy]": (14.0397, 14.0449)}
 
 
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def fixture(case: str) -> Path:
-    path = FIXTURES / case
-    if not (path / "RS.dcm").is_file():
-        pytest.skip(f"fixture {case} not generated (python fixtures/generate.py)")
-    return path
 
 
 def golden(case: str = "spine_sbrt") -> Path:
