@@ -103,10 +103,21 @@ def test_plan_with_missing_structure_set_exits_3() -> None:
 
 def test_non_dicom_only_is_unusable(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not dicom")
-    (tmp_path / "fake.dcm").write_bytes(b"\x00" * 50)
     result = run("info", str(tmp_path))
     assert result.exit_code == 3
     assert "no DICOM-RT files" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dcm_file_without_dicom_content_is_named(tmp_path: Path) -> None:
+    """A .dcm file cut before its header is an error naming it, not skipped."""
+    (tmp_path / "notes.txt").write_text("not dicom")
+    (tmp_path / "fake.dcm").write_bytes(b"\x00" * 50)
+    result = run("info", str(tmp_path))
+    assert result.exit_code == 3
+    assert str(tmp_path / "fake.dcm") in result.stderr
+    assert "holds 50 b" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
 
 
