@@ -50,7 +50,13 @@ def test_csv_report_is_long_format():
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert len(rows) == 18 * 6
+    assert len(rows) == 19 * 8  # 18 analysed + MC19 excluded; 6 endpoints + PSA response, wk12
+    mc19 = [r for r in rows if r["patient_id"] == "MC19"]
+    assert {(r["status"], r["reason"].split(":")[0]) for r in mc19} == {
+        ("excluded", "off_study_before_start")}
+    mc02 = {r["endpoint"]: r for r in rows if r["patient_id"] == "MC02"}
+    # week 12: (3.29 - 7.03) / 7.03 = -53.2 %
+    assert (mc02["psa_response"]["value"], mc02["psa_week12_change"]["value"]) == ("yes", "-53.2")
     mc04 = {r["endpoint"]: r for r in rows if r["patient_id"] == "MC04"}
     assert mc04["css"]["event_observed"] == "0" and mc04["os"]["event_observed"] == "1"
     assert mc04["css"]["deciding_event"].startswith("censored: death from other cause")

@@ -39,7 +39,8 @@ def test_start_comes_from_the_last_delivered_fraction() -> None:
 
 
 def test_without_records_there_is_no_start_date() -> None:
-    with pytest.raises(EventDataError, match=r"1 problem\(s\) in the event data") as caught:
+    with pytest.raises(EventDataError, match=r"no patient can be analysed: all 1 registered "
+                                             r"patient\(s\) are excluded") as caught:
         analyse_file(EVENTS, date(2026, 7, 1))
     assert any("RTCHECK-SPINE01" in p and "start date missing" in p for p in caught.value.problems)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from click.testing import CliRunner
 
+from rtcheck.cli import cli
 from rtcheck.errors import EventDataError
 from rtcheck.events import analyse_file, load_cohort, read_event_file
 from tests.events_helpers import (
@@ -130,15 +132,32 @@ def test_interim_cutoff_excludes_later_starts_and_goes_on(tmp_path):
 
 
 def test_cutoff_before_every_start_is_an_error(tmp_path):
+    """Every patient excluded: one plain message (no 'patient ?'), the exclusions listed."""
     rows = [row("P", "registration", "2020-01-06"), *sbrt("P", "2020-01-20", "2020-01-22",
                                                           "2020-01-24")]
-    with pytest.raises(EventDataError, match=r"e\.csv: 1 problem\(s\) in the event data") as info:
-        load_cohort(write_events(tmp_path / "e.csv", rows), date(2020, 1, 23))
-    assert info.value.problems[0] == ("patient ?, field 'patient_id': no patient can be analysed: "
-                                      "all 1 are excluded (see the warnings); check the cut-off "
-                                      "and the treatment rows")
-    assert "(warning) P: PATIENT_EXCLUDED: start of follow-up 2020-01-24 is after the cut-off " \
-           "2020-01-23 (interim analysis): not analysed" in info.value.problems
+    path = write_events(tmp_path / "e.csv", rows)
+    with pytest.raises(EventDataError) as info:
+        load_cohort(path, date(2020, 1, 23))
+    assert str(info.value) == (f"{path}: no patient can be analysed: all 1 registered "
+                               "patient(s) are excluded (listed below); nothing was computed — "
+                               "check the cut-off 2020-01-23 and the treatment rows")
+    assert info.value.problems == [
+        "(warning) P: PATIENT_EXCLUDED: start of follow-up 2020-01-24 is after the cut-off "
+        "2020-01-23 (interim analysis): not analysed"]
+
+
+def test_cli_all_excluded_message_is_one_line_without_patient_placeholder(tmp_path):
+    rows = [row("P", "registration", "2020-01-06"), *sbrt("P", "2020-01-20", "2020-01-22",
+                                                          "2020-01-24")]
+    path = write_events(tmp_path / "e.csv", rows)
+    res = CliRunner().invoke(cli, ["endpoints", str(path), "--cutoff", "2020-01-23"])
+    assert res.exit_code == 3
+    assert res.stderr == (
+        f"rtcheck: error: {path}: no patient can be analysed: all 1 registered patient(s) are "
+        "excluded (listed below); nothing was computed — check the cut-off 2020-01-23 and the "
+        "treatment rows\n"
+        "  - (warning) P: PATIENT_EXCLUDED: start of follow-up 2020-01-24 is after the cut-off "
+        "2020-01-23 (interim analysis): not analysed\n")
 
 
 def test_duplicate_column_is_refused(tmp_path):

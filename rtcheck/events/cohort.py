@@ -159,9 +159,10 @@ def _cox_names(patients: Sequence[PatientResult], config: AnalysisConfig) -> lis
     return sorted(common - NOT_MODELLED)
 
 
-def _patient_findings(pr: PatientResult, events: PatientEvents, path: str,
+def _patient_findings(pr: PatientResult, events: PatientEvents, path: str, cutoff: date,
                       config: AnalysisConfig) -> list[Finding]:
-    """PSA notes, not-evaluable endpoints, cPFS without imaging, unknown cause of death."""
+    """PSA notes, not-evaluable endpoints, cPFS without imaging, unknown cause of death (only
+    a death that is used: on or before the cut-off and the end of the study)."""
     pid = pr.patient_id
     out = [Finding("PSA_NOTE", Severity.INFO, n, path=path, subject=pid) for n in pr.psa.notes]
     if pr.start.basis == "radiotherapy+metastasectomy":
@@ -176,8 +177,10 @@ def _patient_findings(pr: PatientResult, events: PatientEvents, path: str,
                            "no conventional imaging after the start: cPFS censored at the "
                            "start (day 0); add the imaging rows or use --cpfs-censoring "
                            "last-contact", path=path, subject=pid))
+    off = off_study(events)
+    used_until = min(cutoff, off.event_date) if off else cutoff
     for death in events.of(Death):
-        if death.cause is DeathCause.UNKNOWN:
+        if death.cause is DeathCause.UNKNOWN and death.event_date <= used_until:
             how = ("counted as a CSS event" if config.unknown_death_cause == "event"
                    else "censors CSS")
             out.append(Finding("DEATH_CAUSE_UNKNOWN", Severity.WARNING,
@@ -192,7 +195,7 @@ def analyse(cohort: Cohort, config: AnalysisConfig | None = None) -> CohortResul
     patients = tuple(analyse_patient(p, cohort.cutoff, config) for p in cohort.patients)
     findings = list(cohort.findings)
     for pr, events in zip(patients, cohort.patients, strict=True):
-        findings += _patient_findings(pr, events, cohort.path, config)
+        findings += _patient_findings(pr, events, cohort.path, cohort.cutoff, config)
     covs = {p.patient_id: dict(p.covariates) for p in patients}
     names = _cox_names(patients, config)
     km, cox = [], []

@@ -23,6 +23,9 @@ Consistency warnings for analysed patients:
 * ``IMAGING_PROGRESSION_NOT_RECORDED``: a conventional imaging row with result
   ``progression`` and no ``progression`` row that day.
 * ``EVENTS_AFTER_OFF_STUDY``: rows after a withdrawal / loss to follow-up (not used).
+
+All three look only at rows dated on or before the cut-off: rows after it are not used
+and are reported once, as ``EVENTS_AFTER_CUTOFF`` (:mod:`rtcheck.events.validate`).
 """
 
 from __future__ import annotations
@@ -91,11 +94,11 @@ def exclusion(p: PatientEvents, cutoff: date) -> Exclusion | None:
     return None
 
 
-def _nest_findings(p: PatientEvents, start: date, path: str) -> list[Finding]:
+def _nest_findings(p: PatientEvents, start: date, cutoff: date, path: str) -> list[Finding]:
     progressions = [q.event_date for q in p.of(ClinicalProgression) if q.event_date > start]
     out = []
     for nest in p.of(NestStart):
-        if nest.reason in PROGRESSION_REASONS and not any(
+        if nest.event_date <= cutoff and nest.reason in PROGRESSION_REASONS and not any(
                 d <= nest.event_date for d in progressions):
             out.append(Finding(
                 "NEST_WITHOUT_PROGRESSION", Severity.WARNING,
@@ -106,7 +109,7 @@ def _nest_findings(p: PatientEvents, start: date, path: str) -> list[Finding]:
     return out
 
 
-def _imaging_findings(p: PatientEvents, path: str) -> list[Finding]:
+def _imaging_findings(p: PatientEvents, cutoff: date, path: str) -> list[Finding]:
     recorded = {q.event_date for q in p.of(ClinicalProgression)}
     return [Finding(
         "IMAGING_PROGRESSION_NOT_RECORDED", Severity.WARNING,
@@ -114,18 +117,20 @@ def _imaging_findings(p: PatientEvents, path: str) -> list[Finding]:
         "'progression' row has that date: not a cPFS event; add the 'progression' row with "
         "its site", path=path, subject=p.patient_id)
         for im in p.of(Imaging)
-        if im.modality is ImagingModality.CONVENTIONAL
+        if im.modality is ImagingModality.CONVENTIONAL and im.event_date <= cutoff
         and im.result is ImagingResult.PROGRESSION and im.event_date not in recorded]
 
 
-def consistency_findings(p: PatientEvents, path: str) -> list[Finding]:
-    """The consistency warnings of an analysed patient (see the module docstring)."""
+def consistency_findings(p: PatientEvents, cutoff: date, path: str) -> list[Finding]:
+    """The consistency warnings of an analysed patient, on its rows up to ``cutoff``
+    (later rows are only reported as ``EVENTS_AFTER_CUTOFF``; module docstring)."""
     start = treatment_start(p)
     assert start is not None
-    out = _nest_findings(p, start.start_date, path) + _imaging_findings(p, path)
+    out = (_nest_findings(p, start.start_date, cutoff, path)
+           + _imaging_findings(p, cutoff, path))
     off = off_study(p)
-    if off is not None:
-        later = [e for e in p.events if e.event_date > off.event_date]
+    if off is not None and off.event_date <= cutoff:
+        later = [e for e in p.events if off.event_date < e.event_date <= cutoff]
         if later:
             rows = ", ".join(str(e.row) if e.source == "events" else "RT record" for e in later)
             out.append(Finding(

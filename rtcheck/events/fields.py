@@ -151,6 +151,9 @@ def _psa_value(row: RawRow) -> tuple[float, bool, str | None]:
     if lod is not None and lod <= 0:
         raise RowError("lod", f"limit of detection {lod_text!r} must be > 0")
     if text.startswith("<") and text[1:].strip().casefold() != "lod":
+        if not text[1:].strip():
+            raise RowError("value", f"{text!r} has no limit; write the limit of detection "
+                                    "after '<', e.g. '<0.1'")
         limit = number(RawRow(row.row, {"value": text[1:].strip()}))
         if limit <= 0:
             raise RowError("value", f"{text!r}: the limit must be > 0")
@@ -159,9 +162,14 @@ def _psa_value(row: RawRow) -> tuple[float, bool, str | None]:
                                     f"{lod_text} in 'lod'; keep one limit")
         return limit, True, None
     if not text or text.casefold() == "<lod":
+        if lod is None and text:
+            raise RowError("lod", f"the value {text!r} needs the limit of detection, which is "
+                                  "missing; give it in 'lod' (e.g. 0.1) or write the value "
+                                  "as '<0.1'")
         if lod is None:
-            raise RowError("value", "missing; give a number, or '<0.1' for a value below the "
-                                    "limit of detection (or the limit in 'lod')")
+            raise RowError("value", "PSA value missing; give a number, or for a value below "
+                                    "the limit of detection write it as '<0.1' (or leave "
+                                    "'value' empty and give the limit in 'lod')")
         return lod, True, None
     value = number(row)
     if lod is not None and 0 <= value < lod:

@@ -13,7 +13,12 @@ Definitions (all days counted from the start of follow-up, day 0)
   the first value drawn >= 28 days (4 weeks) later, which must also be <= 50 % of
   baseline. Values in between are ignored; the response date is the first value of
   the confirmed pair. A decline whose confirming value is not low enough (a bounce)
-  or missing is reported as unconfirmed.
+  is reported as unconfirmed. A decline without any value >= 28 days later is
+  unconfirmed (``no``) when PSA follow-up ended before the cut-off (death, withdrawal
+  or loss to follow-up, NEST); while the patient is still followed at the cut-off
+  (interim analysis) the confirmation is pending and the response is ``not
+  evaluable`` ("confirmation pending at the cut-off"). The 4 weeks are the protocol's
+  (a.); the 3 weeks below are PCWG3's confirmation of progression.
 * Week-12 change (waterfall): the value closest to day 84 within days 70-98
   inclusive (ties: the earlier value); change = (value - baseline) / baseline x 100 %.
 * Progression (PCWG3): walking through the values in date order, the nadir at a
@@ -42,7 +47,9 @@ somewhere in [0, L]; :class:`~rtcheck.events.schema.PsaValue` ``below_lod``):
 
 Evaluability (three-valued response, :attr:`PsaSummary.response_outcome`): ``yes``,
 ``no`` or ``not evaluable`` with the reason — no value on or before the start (no
-baseline), no value after the start, a baseline of 0 or below the limit of detection.
+baseline), no value after the start, a baseline of 0 or below the limit of detection,
+a confirmation pending at the cut-off. The week-12 change is ``None`` with
+``week12_not_evaluable_reason`` (the same reasons, or no value in days 70-98).
 A not-evaluable patient is left out of the response rate (the count is stated) and,
 without a baseline or without a value after the start, out of the time to PSA
 progression (both cases alike; ``progression_evaluable``).
@@ -50,10 +57,11 @@ progression (both cases alike; ``progression_evaluable``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
-from rtcheck.events.schema import NestStart, PatientEvents, PsaValue
+from rtcheck.events.schema import Death, NestStart, OffStudy, PatientEvents, PsaValue
 
 YES, NO, NOT_EVALUABLE = "yes", "no", "not evaluable"  #: the three response outcomes
 
@@ -65,6 +73,7 @@ PROGRESSION_CONFIRM_DAYS = 21  #: confirmation >= 3 weeks later (PCWG3)
 NO_DECLINE_MIN_DAY = 84  #: without a decline, rises count from week 12 on (PCWG3)
 WEEK12_TARGET_DAY = 84
 WEEK12_WINDOW_DAYS = (70, 98)  #: inclusive window around week 12 for the waterfall
+NO_WEEK12 = "no PSA value in days 70-98"
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class PsaSummary:
     week12_date: date | None = None
     week12_psa_ng_ml: float | None = None
     week12_change_pct: float | None = None
+    week12_not_evaluable_reason: str | None = None  #: why there is no week-12 change
     progression_date: date | None = None
     progression_confirm_date: date | None = None
     progression_rule: str | None = None
@@ -106,8 +116,10 @@ def _first_after(values: list[PsaValue], day: date, min_days: int) -> PsaValue |
     return next((v for v in values if (v.event_date - day).days >= min_days), None)
 
 
-def _response(post: list[PsaValue], baseline: float, notes: list[str]
-              ) -> tuple[date | None, date | None]:
+def _response(post: list[PsaValue], baseline: float, notes: list[str], open_at: date | None
+              ) -> tuple[date | None, date | None, str | None]:
+    """(response date, confirmation date, not-evaluable reason); ``open_at``: the cut-off when
+    the patient's PSA follow-up is still open at it (no death, withdrawal or NEST by then)."""
     limit = RESPONSE_FRACTION * baseline
     for v in post:
         if baseline <= 0 or v.psa_ng_ml > limit:
@@ -117,7 +129,12 @@ def _response(post: list[PsaValue], baseline: float, notes: list[str]
             continue
         confirm = _first_after(post, v.event_date, RESPONSE_CONFIRM_DAYS)
         if confirm is not None and confirm.psa_ng_ml <= limit:
-            return v.event_date, confirm.event_date
+            return v.event_date, confirm.event_date, None
+        if confirm is None and open_at is not None:
+            reason = (f"confirmation pending at the cut-off: decline >= 50 % on {v.event_date}, "
+                      f"no value >= 4 weeks later by {open_at}")
+            notes.append(f"{reason}: PSA response not evaluable")
+            return None, None, reason
         if confirm is None:
             notes.append(f"decline >= 50 % on {v.event_date} not confirmed: no value >= 4 weeks "
                          "later")
@@ -125,7 +142,7 @@ def _response(post: list[PsaValue], baseline: float, notes: list[str]
             notes.append(f"decline >= 50 % on {v.event_date} not confirmed: "
                          f"{confirm.shown} ng/mL on {confirm.event_date} is above 50 % "
                          "of baseline")
-    return None, None
+    return None, None, None
 
 
 def _progression(post: list[PsaValue], start: date, baseline: float, notes: list[str]
@@ -187,18 +204,21 @@ def psa_summary(patient: PatientEvents, start: date, cutoff: date) -> PsaSummary
         no_baseline = "no PSA value on or before the start (no baseline)"
         notes.append(f"{no_baseline}: PSA endpoints not evaluable")
         return PsaSummary(patient.patient_id, len(values), not_evaluable_reason=no_baseline,
-                          notes=tuple(notes))
+                          week12_not_evaluable_reason=no_baseline, notes=tuple(notes))
     base = pre[-1]
     baseline = base.psa_ng_ml
     reason = _not_evaluable(base, post)
     if reason:
         notes.append(f"{reason}: PSA response not evaluable")
     nadir = min(post, key=lambda v: (v.psa_ng_ml, v.event_date)) if post else None
-    response_date, response_confirm = (None, None) if base.below_lod else _response(
-        post, baseline, notes)
+    ended = any(d <= cutoff for d in [*nests, *(e.event_date for e in patient.of(Death)),
+                                      *(e.event_date for e in patient.of(OffStudy))])
+    response_date, response_confirm, pending = (None, None, None) if base.below_lod else \
+        _response(post, baseline, notes, None if ended else cutoff)
+    reason = reason or pending
     w12 = _week12(post, start)
     if w12 is None and post:
-        notes.append("no PSA value in days 70-98: no week-12 change")
+        notes.append(f"{NO_WEEK12}: no week-12 change")
     change = (None if w12 is None or baseline <= 0 or base.below_lod
               else (w12.psa_ng_ml - baseline) / baseline * 100.0)
     prog_date, prog_confirm, rule = _progression(post, start, baseline, notes)
@@ -222,9 +242,29 @@ def psa_summary(patient: PatientEvents, start: date, cutoff: date) -> PsaSummary
         week12_date=None if w12 is None else w12.event_date,
         week12_psa_ng_ml=None if w12 is None else w12.psa_ng_ml,
         week12_change_pct=change,
+        week12_not_evaluable_reason=None if change is not None else (
+            _not_evaluable(base, post) or NO_WEEK12),
         progression_date=prog_date,
         progression_confirm_date=prog_confirm,
         progression_rule=rule,
         last_value_date=post[-1].event_date if post else base.event_date,
         notes=tuple(notes),
     )
+
+
+def week12_text(change: float | None, upper_bound: bool, decimals: int = 0) -> str | None:
+    """The week-12 change as shown (``None``: not evaluable), e.g. ``-53`` or ``<=-87.5``.
+
+    An exact change is rounded to ``decimals``. An upper bound (value below the limit of
+    detection) is shown with at least one decimal, rounded **up** (toward less decline),
+    so that it never claims more than is known: (0.1 - 0.8) / 0.8 = -87.5 % -> ``<=-87.5``,
+    -87.54 % -> ``<=-87.5``, never ``<=-88``.
+    """
+    if change is None:
+        return None
+    if not upper_bound:
+        return f"{change:+.{decimals}f}"
+    places = max(decimals, 1)
+    scale = 10 ** places
+    bound = math.ceil(round(change * scale, 6)) / scale + 0.0  # + 0.0: no "-0.0"
+    return f"<={bound:+.{places}f}"

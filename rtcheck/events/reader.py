@@ -12,7 +12,7 @@ The format is documented in ``fixtures/cohort/README.md``.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -53,6 +53,16 @@ class ParsedEvents:
     covariates: list[Covariate] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: id(finding) -> (row date, message to use when the row is after the cut-off)
+    row_notes: dict[int, tuple[date, str]] = field(default_factory=dict)
+
+    def findings_at(self, cutoff: date) -> list[Finding]:
+        """``findings``, with the row notes of rows after ``cutoff`` saying they are not used."""
+        out = []
+        for f in self.findings:
+            day, after = self.row_notes.get(id(f), (cutoff, ""))
+            out.append(replace(f, message=after) if day > cutoff else f)
+        return out
 
 
 def problem(patient_id: str, row: int | None, column: str, what: str) -> str:
@@ -61,10 +71,17 @@ def problem(patient_id: str, row: int | None, column: str, what: str) -> str:
     return f"patient {patient_id or '?'}{where}, field '{column}': {what}"
 
 
+#: appended to a row note (DATE_IMPUTED, NEST_NOT_SYSTEMIC, PSA_BELOW_LOD) of a row dated after
+#: the cut-off: the data manager fixes it anyway, but the analysis does not use the row
+AFTER_CUTOFF = " (after the cut-off, not used)"
+
+
 def _note(out: ParsedEvents, code: str, severity: Severity, pid: str, row: RawRow,
-          what: str) -> None:
-    out.findings.append(Finding(code, severity, f"row {row.row}: {what}", path=out.path,
-                                subject=pid))
+          what: str, day: date, what_after: str | None = None) -> None:
+    """A row note; ``what_after``: its text when the row is after the cut-off (+ AFTER_CUTOFF)."""
+    finding = Finding(code, severity, f"row {row.row}: {what}", path=out.path, subject=pid)
+    out.findings.append(finding)
+    out.row_notes[id(finding)] = (day, f"row {row.row}: {what_after or what}{AFTER_CUTOFF}")
 
 
 def _build(row: RawRow, etype: EventType, pid: str, out: ParsedEvents) -> None:
@@ -77,15 +94,17 @@ def _build(row: RawRow, etype: EventType, pid: str, out: ParsedEvents) -> None:
     if etype is EventType.PSA:
         event, note = psa_event(row, base)
         if note:
-            _note(out, "PSA_BELOW_LOD", Severity.INFO, pid, row, note)
+            _note(out, "PSA_BELOW_LOD", Severity.INFO, pid, row, note, day,
+                  note.replace(": used as", ": read as"))
     else:
         event = BUILDERS[etype](row, base)
     if imputed:
-        _note(out, "DATE_IMPUTED", Severity.WARNING, pid, row, imputed)
+        _note(out, "DATE_IMPUTED", Severity.WARNING, pid, row, imputed, day)
     if is_not_nest(event):
-        _note(out, "NEST_NOT_SYSTEMIC", Severity.WARNING, pid, row,
-              f"nest with drug {row.get('drug')!r} alone is not next-line systemic treatment "
-              "(protocol: denosumab is not NEST); not used")
+        what = (f"nest with drug {row.get('drug')!r} alone is not next-line systemic treatment "
+                "(protocol: denosumab is not NEST)")
+        _note(out, "NEST_NOT_SYSTEMIC", Severity.WARNING, pid, row, f"{what}; not used", day,
+              what)
         return
     out.events.append(event)
 

@@ -3,14 +3,12 @@
 * text: per-patient table, endpoint details (start, end, days, months, event,
   deciding event), Kaplan–Meier summary, Cox models, toxicity, eligibility, findings.
 * json: the same, machine-readable (dates ISO, ``null`` for not reached).
-* csv: one row per patient and endpoint (lifelines long format) with a
-  ``warnings`` column carrying the patient's finding codes.
+* csv: one row per registered patient and endpoint (lifelines long format), with
+  status, reason and value columns (:mod:`rtcheck.events.csv_report`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Iterable
@@ -19,14 +17,12 @@ from datetime import date
 from typing import Any
 
 from rtcheck.events.cohort import CohortResult, PatientResult
+from rtcheck.events.csv_report import CSV_COLUMNS, to_csv  # noqa: F401 (re-exported)
 from rtcheck.events.endpoints import ENDPOINTS
-from rtcheck.events.psa import WEEK12_TARGET_DAY, WEEK12_WINDOW_DAYS
+from rtcheck.events.psa import WEEK12_TARGET_DAY, WEEK12_WINDOW_DAYS, week12_text
 from rtcheck.events.schema import DAYS_PER_MONTH
 from rtcheck.findings import Finding, Severity
 
-CSV_COLUMNS = ("patient_id", "endpoint", "start_date", "start_basis", "end_date",
-               "duration_days", "duration_months", "event_observed", "deciding_event",
-               "warnings")
 _SHORT = {"nest_fs": "NEST-FS", "cpfs": "cPFS", "css": "CSS", "os": "OS",
           "psa_progression": "PSA-prog", "late_toxicity_g2": "LateTox>=2"}
 
@@ -129,26 +125,6 @@ def to_json(result: CohortResult) -> str:
     return json.dumps(_plain(doc), indent=2, ensure_ascii=False) + "\n"
 
 
-def _warning_codes(result: CohortResult, pid: str) -> str:
-    return ";".join(sorted({f.code for f in result.findings
-                            if f.subject == pid and f.severity is not Severity.INFO}))
-
-
-def to_csv(result: CohortResult) -> str:
-    """One row per patient and endpoint."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for p in result.patients:
-        codes = _warning_codes(result, p.patient_id)
-        for e in p.endpoints:
-            writer.writerow([p.patient_id, e.endpoint, e.start_date.isoformat(), p.start.basis,
-                             e.end_date.isoformat(), e.duration_days,
-                             f"{e.duration_months:.2f}", int(e.event_observed),
-                             e.deciding_event, codes])
-    return buf.getvalue()
-
-
 def _m(x: float | None) -> str:
     return "NR" if x is None else f"{x:.1f}"
 
@@ -161,10 +137,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _wk12(p: PatientResult) -> str:
-    w12 = p.psa.week12_change_pct
-    if w12 is None:
-        return "n/a"
-    return f"<={w12:+.0f}" if p.psa.week12_below_lod else f"{w12:+.0f}"
+    """``-53``; ``<=-87.5`` an upper bound (below the limit of detection); ``n/e``."""
+    return week12_text(p.psa.week12_change_pct, p.psa.week12_below_lod) or "n/e"
 
 
 _OUTCOME = {"yes": "yes", "no": "no", "not evaluable": "n/e"}
@@ -176,6 +150,13 @@ def _evaluability_lines(result: CohortResult) -> list[str]:
     lines = [f"PSA response (confirmed decline >= 50 %): {yes}/{evaluable} evaluable "
              f"patients{pct}; {len(out)} not evaluable"
              + (": " + "; ".join(f"{pid} ({why})" for pid, why in out) if out else "")]
+    no_w12 = [(p.patient_id, p.psa.week12_not_evaluable_reason) for p in result.patients
+              if p.psa.week12_change_pct is None]
+    lo, hi = WEEK12_WINDOW_DAYS
+    lines.append(f"Week-12 PSA change (value in days {lo}-{hi}): "
+                 f"{len(result.patients) - len(no_w12)}/{len(result.patients)} patients; "
+                 f"{len(no_w12)} not evaluable"
+                 + (": " + "; ".join(f"{pid} ({why})" for pid, why in no_w12) if no_w12 else ""))
     for km in result.km:
         if km.n_not_evaluable:
             names = "; ".join(f"{p.patient_id} ({why})" for p in result.patients
@@ -199,7 +180,9 @@ def to_text(result: CohortResult) -> str:
     lines = [f"MEDCARE endpoints: {result.source}, cut-off {result.cutoff}, "
              f"{len(result.patients)} patients{excluded}",
              f"Durations in months of {DAYS_PER_MONTH} days (365.25/12); "
-             "'+' marks censored values; n/e = not evaluable.", *conventions(result), "",
+             "'+' marks censored values; n/e = not evaluable (reasons under the "
+             "Kaplan–Meier summary); '<=' = upper bound (PSA below the limit of detection).",
+             *conventions(result), "",
              "Per patient (months)"]
     header = ["patient", "start", "basis", *(_SHORT[k] for k in ENDPOINTS),
               "PSA resp", "wk12 %", "eligibility"]
@@ -222,7 +205,8 @@ def to_text(result: CohortResult) -> str:
                       str(e.duration_days), f"{e.duration_months:.2f}",
                       str(int(e.event_observed)), e.deciding_event]
                      for p in result.patients for e in p.endpoints])
-    lines += ["", "Kaplan–Meier summary (months; 95 % CI, exponential Greenwood; NR = not reached)"]
+    lines += ["", "Kaplan–Meier summary (months; 95 % CI, exponential Greenwood; NR = not "
+              "reached; n/a = no patient followed that long)"]
     km_rows = []
     for km in result.km:
         land = {t: f"{s:.2f} ({lo:.2f}-{hi:.2f})" for t, s, lo, hi in km.survival_at}

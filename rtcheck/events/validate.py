@@ -4,7 +4,7 @@ Errors (stop, exit 3, listed per patient, row and field):
 several registrations, clinical events before registration, events after death,
 several deaths, NEST before the start, two different PSA values on one day,
 conflicting covariates (plus every row error of :mod:`rtcheck.events.reader`), and a
-file in which no patient can be analysed.
+file in which no patient can be analysed (a one-line message, the exclusions listed).
 
 Patients that cannot enter the analysis are *excluded with a reason* and the run goes
 on (``PATIENT_EXCLUDED``, see :mod:`rtcheck.events.exclusions`): registered but not
@@ -18,6 +18,11 @@ Warnings/info (kept in the output as :class:`~rtcheck.findings.Finding`):
 ``IMAGING_PROGRESSION_NOT_RECORDED``, ``PATIENT_EXCLUDED``, the reader's
 ``PSA_BELOW_LOD``, ``DATE_IMPUTED``, ``NEST_NOT_SYSTEMIC`` and the ``RECORDS_*`` codes of
 :mod:`rtcheck.events.records`.
+
+Rows after the cut-off: consistency warnings are evaluated on the rows up to the cut-off
+only (later rows are reported once, as ``EVENTS_AFTER_CUTOFF``); the reader's row notes
+(``DATE_IMPUTED``, ``NEST_NOT_SYSTEMIC``, ``PSA_BELOW_LOD``) are data-quality notes the
+data manager fixes anyway and stay, ending "(after the cut-off, not used)".
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from rtcheck.errors import EventDataError
-from rtcheck.events.exclusions import Exclusion, consistency_findings, exclusion
+from rtcheck.events.exclusions import Exclusion, consistency_findings, exclusion, off_study
 from rtcheck.events.reader import ParsedEvents, problem
 from rtcheck.events.schema import (
     ClinicalProgression,
@@ -162,11 +167,15 @@ def _follow_up_findings(p: PatientEvents, cutoff: date, path: str) -> list[Findi
             "no 'last_followup' row: censoring uses the latest dated event of the patient",
             path=path, subject=pid))
     later = [e for e in p.events if e.event_date > cutoff]
+    off = off_study(p)
     if later:
+        ended = (f"follow-up ended at the {off.label} on {off.event_date}"
+                 if off is not None and off.event_date <= cutoff
+                 else "the patient is censored at the cut-off")
         out.append(Finding(
             "EVENTS_AFTER_CUTOFF", Severity.INFO,
             f"{len(later)} event(s) after the cut-off {cutoff} were not used for endpoints "
-            "(the patient is censored at the cut-off)", path=path, subject=pid))
+            f"({ended})", path=path, subject=pid))
     return out
 
 
@@ -199,7 +208,7 @@ def _check_patient(p: PatientEvents, cutoff: date, path: str,
                                 path=path, subject=p.patient_id))
         return excluded
     findings += _follow_up_findings(p, cutoff, path)
-    findings += consistency_findings(p, path)
+    findings += consistency_findings(p, cutoff, path)
     return None
 
 
@@ -224,7 +233,8 @@ def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Even
         With every problem found (row problems first), and the warnings appended.
     """
     problems = list(parsed.problems)
-    findings = list(parsed.findings) + list(extra_findings)
+    row_notes = parsed.findings_at(cutoff)
+    findings = row_notes + list(extra_findings)
     events: dict[str, list[Event]] = defaultdict(list)
     covariates: dict[str, list[Covariate]] = defaultdict(list)
     for e in [*parsed.events, *extra_events]:
@@ -239,17 +249,17 @@ def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Even
             patients.append(patient)
         else:
             excluded.append(out)
-    if not patients and not problems:
-        problems.append(problem("?", None, "patient_id", "the file holds no patient rows")
-                        if not excluded else
-                        problem("?", None, "patient_id",
-                                f"no patient can be analysed: all {len(excluded)} are excluded "
-                                "(see the warnings); check the cut-off and the treatment rows"))
+    shown = [*row_notes, *(f for f in findings if f.code in _SHOWN_WITH_ERRORS)]
+    warnings = [f"(warning) {f.subject or '?'}: {f.code}: {f.message}"
+                for f in shown if f.severity is not Severity.INFO]
     if problems:
-        shown = [*parsed.findings, *(f for f in findings if f.code in _SHOWN_WITH_ERRORS)]
-        warnings = [f"(warning) {f.subject or '?'}: {f.code}: {f.message}"
-                    for f in shown if f.severity is not Severity.INFO]
         raise EventDataError(f"{len(problems)} problem(s) in the event data; nothing was "
                              "computed — fix them and rerun", problems=problems + warnings,
                              path=parsed.path)
+    if not patients:
+        raise EventDataError(
+            "the file holds no patient rows; see fixtures/cohort/README.md" if not excluded
+            else f"no patient can be analysed: all {len(excluded)} registered patient(s) are "
+                 f"excluded (listed below); nothing was computed — check the cut-off {cutoff} "
+                 "and the treatment rows", problems=warnings, path=parsed.path)
     return Cohort(parsed.path, cutoff, tuple(patients), tuple(findings), tuple(excluded))
