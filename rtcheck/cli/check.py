@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rtcheck.cli import exitcodes
-from rtcheck.cli.options import paths_argument, plan_option
+from rtcheck.cli.options import end_cap_option, paths_argument, plan_option
 from rtcheck.errors import UsageError
 
 if TYPE_CHECKING:
@@ -77,8 +77,7 @@ def render(report: object, fmt: str, color: bool = False) -> str:
 @click.option("--junit", "junit_file", default=None, type=click.Path(dir_okay=False),
               help="Also write the JUnit XML report to FILE.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
-@click.option("--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
-              show_default=True, help="How far a contour stack extends beyond its end planes.")
+@end_cap_option
 @plan_option
 @click.option("--baseline", "baseline_path", default=None, type=click.Path(exists=True),
               metavar="FILE|DIR",

@@ -9,7 +9,7 @@ import sys
 import click
 
 from rtcheck.cli import exitcodes
-from rtcheck.cli.options import paths_argument, plan_option
+from rtcheck.cli.options import end_cap_option, paths_argument, plan_option
 from rtcheck.dose.bed import DEFAULT_ALPHA_BETA_GY, AlphaBetaTable
 from rtcheck.dose.metric_spec import DoseSpace, parse_metrics
 from rtcheck.dose.settings import DvhSettings, EndCap
@@ -46,8 +46,7 @@ log = logging.getLogger(__name__)
                    "(repeatable; default 100).")
 @click.option("--indices/--no-indices", default=True, show_default=True,
               help="Compute plan-quality indices for the targets.")
-@click.option("--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
-              show_default=True, help="How far a contour stack extends beyond its end planes.")
+@end_cap_option
 @plan_option
 def dvh(
     paths: tuple[str, ...], structures: tuple[str, ...], metrics: tuple[str, ...],

@@ -27,3 +27,32 @@ plan_option = click.option(
     metavar="UID|LABEL",
     help="Select one plan (by SOPInstanceUID or RTPlanLabel) when the input holds several.",
 )
+
+# --- the options of the commands that run the audit engine (audit, regress) ---
+
+workers_option = click.option(
+    "--workers", type=click.IntRange(min=1), default=None,
+    help="Local worker processes [default: all cores]; 1 checks in this process.")
+
+site_level_option = click.option(
+    "--site-level", type=int, default=1, show_default=True,
+    help="Which folder level below ROOT names the site (1: ROOT/<site>/...).")
+
+arm_option = click.option(
+    "--arm", default=None,
+    help="Protocol arm for every plan [default: each case's rtcheck.yaml, else the "
+         "protocol's default arm].")
+
+aliases_option = click.option(
+    "--aliases", "aliases_file", default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="Alias file for every site without its own.")
+
+site_aliases_option = click.option(
+    "--site-aliases", "site_aliases_dir", default=None,
+    type=click.Path(file_okay=False, exists=True),
+    help="Folder of per-site alias files: DIR/<site>.yaml applies to that site.")
+
+end_cap_option = click.option(
+    "--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
+    show_default=True, help="How far a contour stack extends beyond its end planes.")

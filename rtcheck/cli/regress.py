@@ -8,6 +8,14 @@ import sys
 import click
 
 from rtcheck.cli import exitcodes
+from rtcheck.cli.options import (
+    aliases_option,
+    arm_option,
+    end_cap_option,
+    site_aliases_option,
+    site_level_option,
+    workers_option,
+)
 from rtcheck.errors import UsageError
 
 FORMATS = ("text", "json", "junit")
@@ -52,19 +60,12 @@ def _refuse_existing(targets: list[str], overwrite: bool) -> None:
 @click.option("--json", "json_file", default=None, type=click.Path(dir_okay=False),
               help="Also write the comparison as JSON to FILE.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--workers", type=int, default=None,
-              help="Local worker processes [default: all cores]; 1 checks in this process.")
-@click.option("--site-level", type=int, default=1, show_default=True,
-              help="Which folder level below ROOT names the site (as in rtcheck audit).")
-@click.option("--arm", default=None, help="Protocol arm for every plan [default: each "
-              "case's rtcheck.yaml, else the protocol's default arm].")
-@click.option("--aliases", "aliases_file", default=None, type=click.Path(dir_okay=False,
-              exists=True), help="Alias file for every site without its own.")
-@click.option("--site-aliases", "site_aliases_dir", default=None,
-              type=click.Path(file_okay=False, exists=True),
-              help="Folder of per-site alias files: DIR/<site>.yaml applies to that site.")
-@click.option("--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
-              show_default=True, help="How far a contour stack extends beyond its end planes.")
+@workers_option
+@site_level_option
+@arm_option
+@aliases_option
+@site_aliases_option
+@end_cap_option
 def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, ...],
             compare_structures: bool, output_format: str | None, output: str | None,
             junit_file: str | None, json_file: str | None, overwrite: bool,
