@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
@@ -120,11 +121,22 @@ def test_resume_keeps_unchanged_results_and_redoes_changed_ones(tmp_path: Path) 
     outcome, log = audit(root, out, resume=True)
     assert outcome.kept == 2  # type: ignore[attr-defined]
     assert "[3/3] PASS       site_b/pelvic_node_sbrt" in log
-    # a deleted case folder: its result goes
-    shutil.rmtree(root / "site_a" / "spine_cord_overdose")
+    # a deleted case folder: its result is moved aside, never deleted
+    moved_away = tmp_path / "overdose"
+    shutil.move(root / "site_a" / "spine_cord_overdose", moved_away)
     outcome, log = audit(root, out, resume=True)
     assert sorted(results(out)) == ["site_a/spine_sbrt", "site_b/pelvic_node_sbrt"]
-    assert "removed 1 result(s) of folders no longer under ROOT" in log
+    orphaned = out / "results-orphaned"
+    assert f"moved 1 result(s) to {orphaned}: their case folders are no longer found " \
+        "under ROOT; they are left out of the summary" in log
+    (orphan,) = orphaned.iterdir()
+    assert json.loads(orphan.read_text())["audit"]["case"] == "site_a/spine_cord_overdose"
+    # ... and moved back (and kept) when the folder is found again
+    shutil.move(moved_away, root / "site_a" / "spine_cord_overdose")
+    outcome, log = audit(root, out, resume=True)
+    assert f"restored 1 result(s) from {orphaned}" in log
+    assert (outcome.kept, outcome.cases) == (3, 3)  # type: ignore[attr-defined]
+    assert not list(orphaned.iterdir())
     # --overwrite starts again
     outcome, _ = audit(root, out, overwrite=True)
     assert outcome.kept == 0  # type: ignore[attr-defined]
@@ -197,7 +209,12 @@ def test_cli_audit_exit_codes_and_refusals(tmp_path: Path,
     run = runner.invoke(cli, ["audit", str(root), "--protocol", "medcare", "--out",
                               str(tmp_path / "o1"), "--workers", "1"])
     assert run.exit_code == 0, run.output
-    assert "audit: 1 case folder(s) (0 kept by --resume): 1 PASS, 0 FAIL" in run.stdout
+    assert run.stdout.startswith("audit: 1 case folder(s): 1 PASS, 0 FAIL, 0 INCOMPLETE, "
+                                 "0 ERROR; summary: ")
+    run = runner.invoke(cli, ["audit", str(root), "--protocol", "medcare", "--out",
+                              str(tmp_path / "o1"), "--workers", "1", "--resume"])
+    assert run.exit_code == 0, run.output
+    assert run.stdout.startswith("audit: 1 case folder(s) (1 kept by --resume): 1 PASS, ")
 
     fail = make_tree(tmp_path / "fail", {"site_a": ["spine_sbrt", "spine_cord_overdose"]})
     run = runner.invoke(cli, ["audit", str(fail), "--protocol", "medcare", "--out",
@@ -260,5 +277,8 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise(tmp_path: Path) -> None:
     plain.finished(record("INCOMPLETE"))
     plain.close()
     assert plain_stream.getvalue() == "[1/2] INCOMPLETE s/INCOMPLETE\n"
-    assert (tmp_path / "a.log").read_text(encoding="utf-8").splitlines() == [
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+    lines = (tmp_path / "a.log").read_text(encoding="utf-8").splitlines()
+    assert [re.sub(f"^{stamp}", "", line) for line in lines] == [
         "[2/3] PASS       s/PASS", "[3/3] FAIL       s/FAIL"]
+    assert all(re.match(stamp, line) for line in lines)

@@ -23,7 +23,15 @@ from rtcheck.audit.result_file import (
 )
 from rtcheck.audit.summary import CSV_FIXED, summarize, write_summary, write_summary_csv
 from rtcheck.audit.summary_html import render_summary_html
-from rtcheck.audit.summary_metrics import case_points, gap_window, quantile
+from rtcheck.audit.summary_metrics import (
+    CasePoint,
+    case_points,
+    gap_window,
+    iqr_floor,
+    metric_unit,
+    quantile,
+    site_distribution,
+)
 from tests.browser import screenshot_rgb
 from tests.conftest import REPO
 
@@ -163,7 +171,10 @@ def test_iqr_outliers_need_four_values_and_use_linear_quartiles(tmp_path: Path) 
     assert [p["value"] for p in cov["points"]] == values
     q1, q3 = quantile(values, 0.25), quantile(values, 0.75)
     assert (cov["q1"], cov["q3"]) == (30.6844, 30.7956) == (q1, q3)
-    assert cov["iqr_fences"] == [round(q1 - 1.5 * (q3 - q1), 4), round(q3 + 1.5 * (q3 - q1), 4)]
+    # IQR 0.1112 is below its floor, 1 % of the median 30.7955 (0.308): the floor is used
+    assert cov["iqr_floor"] == 0.308
+    assert cov["iqr_fences"] == [round(q1 - 1.5 * 0.308, 4), round(q3 + 1.5 * 0.308, 4)] == [
+        30.2224, 31.2576]
     flagged = [(p["case"], p["beyond_limit"], p["iqr_outlier"]) for p in cov["points"]
                if p["beyond_limit"] or p["iqr_outlier"]]
     assert flagged == [("siteC/2_spine_ptv_undercoverage", True, True)]
@@ -367,18 +378,23 @@ def test_html_tables_hold_the_numbers(out: Path) -> None:
     assert cord_rows[1][0] == "siteB" and cord_rows[1][1][:4] == [
         "siteB", "2", "0", "1 (50.0 %)"]
     stats = [cells for a, cells in page.tables["stats"] if a.get("data-site") == "siteA"]
-    assert stats[0][:8] == ["siteA", "2", "15.49", "17.52", "19.55", "21.58", "23.61",
-                            "<= 21.9"]
+    assert stats[0] == ["siteA", "2", "15.49", "17.52", "19.55", "21.58", "23.61",
+                        "≤ 21.9 Gy", "— (n < 4)", "1", "0"]
+    heads = [cells for a, cells in page.tables["stats"] if not a.get("data-site")]
+    assert heads[0][2:9] == ["min (Gy)", "Q1 (Gy)", "median (Gy)", "Q3 (Gy)", "max (Gy)",
+                             "Limit(s)", "Tukey fences"]
+    assert heads[3][2] == "min (h)"
     outliers = [cells for _, cells in page.tables["outliers"]][1:]
     assert outliers == [["SpinalCord D0.035cc[Gy]", "siteA", "siteA/spine_cord_overdose",
-                         "23.61 Gy", "<= 21.9", "beyond the limit"]]
+                         "23.61 Gy", "≤ 21.9 Gy", "beyond the limit"]]
     unmatched = [cells for _, cells in page.tables["unmatched"]][1:]
     assert [c[:3] for c in unmatched] == [["siteA", "SpinalCord_Sub", "2"],
                                           ["siteB", "SpinalCord_Sub", "1"]]
     errors = [cells for _, cells in page.tables["errors"]][1:]
     assert errors == [["siteB", ERROR_CASE, "input", ERROR_MESSAGE]]
-    assert page.svgs == 2 + 1 + 4  # one bar per site and the total, one plot per metric
-    assert "siteA/spine_cord_overdose" in page.texts  # the outlier's label in its plot
+    assert page.svgs == 2 + 1 + 1 + 4  # a bar per site and the total, legend, 4 plots
+    assert "spine_cord_overdose" in page.texts  # the outlier's label in its band
+    assert "limit ≤ 21.9 Gy" in page.texts  # each limit labelled once, with its unit
     assert page.external == []
 
 
@@ -402,5 +418,147 @@ def test_screenshot_shows_tables_bars_and_plots(out: Path, tmp_path: Path) -> No
     red = (r > 170) & (g < 80) & (b < 80)  # FAIL bars, limit lines
     purple = (abs(r - 0x5E) < 12) & (abs(g - 0x35) < 12) & (abs(b - 0xB1) < 12)  # ERROR bar
     assert green[:700].sum() > 300 and red[:700].sum() > 300 and purple[:700].sum() > 100
+    # the cases needing attention, below the verdicts table: a FAIL, an ERROR and an
+    # INCOMPLETE badge in the Verdict column
+    badges = rgb[350:900, :200]
+    r, g, b = badges[..., 0], badges[..., 1], badges[..., 2]
+    orange = (r > 220) & (abs(g - 0x8F) < 20) & (b < 40)
+    assert ((r > 170) & (g < 80) & (b < 80)).sum() > 300, "no FAIL badge in the list"
+    assert ((abs(r - 0x5E) < 12) & (abs(g - 0x35) < 12) & (abs(b - 0xB1) < 12)).sum() > 300
+    assert orange.sum() > 300, "no INCOMPLETE badge in the list"
     white_rows = (rgb.min(axis=2) > 250).all(axis=1)
     assert white_rows.mean() < 0.5
+
+
+def _reason(status: str, cid: str, structure: str | None, metric: str | None,
+            value: float | None, comparison: str | None, limit: float | None,
+            code: str | None = None, message: str | None = None,
+            unit: str | None = "Gy") -> dict[str, Any]:
+    return {"status": status, "id": cid, "structure": structure, "metric": metric,
+            "value": value, "unit": unit, "comparison": comparison, "limit": limit,
+            "code": code, "message": message}
+
+
+def _grid_message(organ: str, cc: str, inside: str, low: str, limit: str) -> str:
+    return (f"{organ} extends beyond the dose grid ({cc} cc, {inside} cc inside): cannot be "
+            f"decided — in-grid {low} Gy and B 22.35 Gy against the limit <= {limit} Gy; "
+            "extend the dose calculation volume")
+
+
+def test_cases_needing_attention_in_the_json(out: Path) -> None:
+    write_summary(out)
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    grid = "STRUCTURE_OUTSIDE_DOSE_GRID"
+    assert doc["cases_needing_attention"] == [
+        {"verdict": "FAIL", "site": "siteA", "case": "siteA/spine_cord_overdose",
+         "plan_label": "T9_SBRT", "reasons": [
+             _reason("fail", "tg101.row4.D0.35cc[Gy]", "SpinalCord", "D0.35cc[Gy]", 21.5996,
+                     "<=", 18.0),
+             _reason("fail", CORD, "SpinalCord", "D0.035cc[Gy]", 23.6149, "<=", 21.9),
+             _reason("fail", "tg101.row5.D1.2cc[Gy]", "SpinalCord", "D1.2cc[Gy]", 19.5233,
+                     "<=", 12.3)]},
+        {"verdict": "ERROR", "site": "siteB", "case": ERROR_CASE, "plan_label": "",
+         "reasons": [_reason("error", "input", None, None, None, None, None,
+                             message=ERROR_MESSAGE, unit=None)]},
+        {"verdict": "INCOMPLETE", "site": "siteB", "case": "siteB/spine_grid_misses_oar",
+         "plan_label": "T9_SBRT", "reasons": [  # the optional SpinalCord_Sub rows left out
+             _reason("not_evaluated", "tg101.row4.D0.35cc[Gy]", "SpinalCord", "D0.35cc[Gy]",
+                     None, "<=", 18.0, grid,
+                     _grid_message("SpinalCord", "4.488", "2.927", "12.88", "18")),
+             _reason("not_evaluated", CORD, "SpinalCord", "D0.035cc[Gy]", None, "<=", 21.9,
+                     grid, _grid_message("SpinalCord", "4.488", "2.927", "15.49", "21.9")),
+             _reason("not_evaluated", "tg101.row5.D1.2cc[Gy]", "SpinalCord", "D1.2cc[Gy]",
+                     None, "<=", 12.3, grid,
+                     _grid_message("SpinalCord", "4.488", "2.927", "10.18", "12.3")),
+             _reason("not_evaluated", "tg101.row9.D5cc[Gy]", "Esophagus", "D5cc[Gy]", None,
+                     "<=", 17.7, grid,
+                     _grid_message("Esophagus", "11.31", "7.375", "8.381", "17.7"))]}]
+
+
+def test_attention_order_blocked_input_no_case_and_a_check_without_limit(
+        tmp_path: Path) -> None:
+    blocked = golden("spine_sbrt")
+    case = blocked["cases"][0]
+    case.update(verdict="INCOMPLETE", input_blocked=True)
+    case["findings"].append({"code": "DOSE_NOT_PLAN_SUM", "severity": "ERROR",
+                             "message": "two RTDOSE, no sum", "path": None, "subject": None})
+    empty = golden("spine_sbrt")
+    empty["cases"] = []
+    recs = [record("siteB", "days", golden("spine_consecutive_days"), 0),
+            record("siteA", "blocked", blocked, 0), record("siteA", "none", empty, 0),
+            record("siteA", "cov", golden("spine_ptv_undercoverage"), 0),
+            record("siteA", "zz_broken", None, 0), record("siteA", "ok", golden("spine_sbrt"), 0)]
+    s = summarize(write_results(tmp_path, recs))
+    assert [(c.verdict, c.case) for c in s.attention] == [
+        ("FAIL", "siteA/cov"), ("FAIL", "siteB/days"), ("ERROR", "siteA/zz_broken"),
+        ("INCOMPLETE", "siteA/blocked"), ("INCOMPLETE", "siteA/none")]
+    att = {c.case: c.to_dict()["reasons"] for c in s.attention}
+    assert att["siteA/cov"] == [_reason("fail", "sbrt.ptv_coverage", "PTV", "D90%[Gy]",
+                                        28.473, ">=", 30.0)]
+    (spacing,) = att["siteB/days"]  # no limit: the check's message says why
+    assert (spacing["id"], spacing["value"], spacing["unit"], spacing["metric"],
+            spacing["limit"]) == ("sbrt.fraction_spacing", 24.0833, "h",
+                                  "shortest gap (48 h ≤ gap < 72 h)", None)
+    assert spacing["message"].startswith("2 of 2 gap(s) outside 48 h ≤ gap < 72 h")
+    assert att["siteA/blocked"] == [_reason("finding", "DOSE_NOT_PLAN_SUM", None, None, None,
+                                            None, None, message="two RTDOSE, no sum",
+                                            unit=None)]
+    assert att["siteA/none"] == [_reason("no_case", "", None, None, None, None, None,
+                                         message="no plan case found", unit=None)]
+    page = _Tables()
+    page.feed(render_summary_html(s))
+    rows = [(a.get("data-verdict"), cells[:4]) for a, cells in page.tables["attention"]][1:]
+    assert rows == [("FAIL", ["FAIL", "siteA", "siteA/cov", "T9_SBRT"]),
+                    ("FAIL", ["FAIL", "siteB", "siteB/days", "T9_SBRT"]),
+                    ("ERROR", ["ERROR", "siteA", "siteA/zz_broken", ""]),
+                    ("INCOMPLETE", ["INCOMPLETE", "siteA", "siteA/blocked", "T9_SBRT"]),
+                    ("INCOMPLETE", ["INCOMPLETE", "siteA", "siteA/none", ""])]
+    why = {a.get("data-case"): cells[4] for a, cells in page.tables["attention"][1:]}
+    assert why["siteA/cov"] == ("FAIL sbrt.ptv_coverage PTV D90%[Gy]: 28.47 Gy "
+                                "(limit ≥ 30 Gy)")
+    assert why["siteA/zz_broken"] == f"ERROR input — {ERROR_MESSAGE}"
+    assert why["siteA/none"] == "NO PLAN CASE — no plan case found"
+    assert why["siteA/blocked"] == "INPUT DOSE_NOT_PLAN_SUM — two RTDOSE, no sum"
+
+
+def test_attention_section_in_the_html_after_the_verdicts(out: Path) -> None:
+    page = _page(out)
+    why = {a.get("data-case"): cells for a, cells in page.tables["attention"][1:]}
+    assert list(why) == ["siteA/spine_cord_overdose", ERROR_CASE,
+                         "siteB/spine_grid_misses_oar"]
+    assert why["siteA/spine_cord_overdose"][4] == (
+        "FAIL tg101.row4.D0.35cc[Gy] SpinalCord D0.35cc[Gy]: 21.6 Gy (limit ≤ 18 Gy)"
+        "FAIL tg101.row4.D0.035cc[Gy] SpinalCord D0.035cc[Gy]: 23.61 Gy (limit ≤ 21.9 Gy)"
+        "FAIL tg101.row5.D1.2cc[Gy] SpinalCord D1.2cc[Gy]: 19.52 Gy (limit ≤ 12.3 Gy)")
+    assert why["siteB/spine_grid_misses_oar"][4].startswith(
+        "NOT EVALUATED tg101.row4.D0.35cc[Gy] SpinalCord D0.35cc[Gy] "
+        "STRUCTURE_OUTSIDE_DOSE_GRID — SpinalCord extends beyond the dose grid")
+    html = (out / "summary.html").read_text(encoding="utf-8")
+    assert html.index("Verdicts per site") < html.index("Cases needing attention (3)") < \
+        html.index("Constraints per site")
+
+
+def _points(values: list[float]) -> list[tuple[str, CasePoint]]:
+    return [(f"c{i}", CasePoint("cord", "SpinalCord D0.035cc[Gy]", v, "pass", ()))
+            for i, v in enumerate(values)]
+
+
+def test_tukey_fences_with_a_floored_iqr() -> None:
+    flat = site_distribution("s", _points([10.0, 10.0, 10.0, 10.001]), "Gy")
+    assert flat.iqr_floor == 0.1 and flat.fences == (9.85, 10.1502)
+    assert [p.iqr_outlier for p in flat.points] == [False] * 4
+    clear = site_distribution("s", _points([10.0, 10.0, 10.0, 10.001, 12.0]), "Gy")
+    assert clear.fences == (9.85, 10.151)
+    assert [(p.case, p.value) for p in clear.points if p.iqr_outlier] == [("c4", 12.0)]
+    low = site_distribution("s", _points([20.0, 20.1, 20.2, 20.3, 20.4, 18.0]), "Gy")
+    assert low.iqr_floor == 0.2015  # 1 % of the median 20.15 beats 0.1 Gy
+    assert [p.value for p in low.points if p.iqr_outlier] == [18.0]
+    # without a floor the IQR of 0.0 would flag the 48.2 h gap
+    gaps = site_distribution("s", [(f"g{i}", CasePoint("gap", "fraction gap", v, "pass", ()))
+                                   for i, v in enumerate([48.15] * 6 + [48.2])], "h")
+    assert gaps.iqr_floor == 0.5 and gaps.fences == (47.4, 48.9)
+    assert not any(p.iqr_outlier for p in gaps.points)
+    assert (iqr_floor("%", 95.0), iqr_floor("h", 160.0), iqr_floor("Gy", 130.0),
+            iqr_floor("MU", 3.0)) == pytest.approx((0.95, 1.6, 1.3, 0.03), abs=1e-12)
+    assert (metric_unit("coverage", "PTV V100%[%]"), metric_unit("bed", "BED (alpha/beta 3 Gy)"),
+            metric_unit("gap", "fraction gap")) == ("%", "Gy", "h")

@@ -15,23 +15,43 @@ bounded and a killed audit loses only the cases in flight.
   worker again gets an internal-error result; the audit goes on with a new pool.
 * ``scheduler``: ``distributed.Client(address)`` submits the same function to an existing
   ``dask.distributed`` cluster (the workers must have rtcheck installed and read the
-  case folders at the same paths).
+  case folders at the same paths). The address must be ``tcp://``, ``tls://``,
+  ``ucx://`` or ``inproc://`` followed by the host (and port), or ``HOST:PORT``
+  (:func:`check_scheduler_address`, a usage error otherwise); a scheduler that cannot be
+  reached within :data:`CONNECT_TIMEOUT_S` is unusable input (exit 3).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any
 
 from rtcheck.audit.result_file import AUDIT_SCHEMA_VERSION, AuditRecord
 from rtcheck.audit.task import AuditTask
 from rtcheck.audit.worker import run_case
-from rtcheck.errors import UsageError
+from rtcheck.errors import InputError, UsageError
 
 Outcome = tuple[AuditTask, AuditRecord, frozenset[str]]
+
+#: seconds to wait for the Dask scheduler before giving up (exit 3)
+CONNECT_TIMEOUT_S = 20.0
+_SCHEMES = ("tcp", "tls", "ucx", "inproc")
+_SCHEME_ADDRESS = re.compile(rf"({'|'.join(_SCHEMES)})://[^\s/]\S*")
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` when it has the form of a Dask scheduler address, else a usage error."""
+    if _SCHEME_ADDRESS.fullmatch(address) or _HOST_PORT.fullmatch(address):
+        return address
+    raise UsageError(f"--scheduler {address!r}: not a Dask scheduler address; give "
+                     "tcp://HOST:PORT (or tls://, ucx://, inproc://) or HOST:PORT, such as "
+                     "tcp://scheduler-host:8786")
 
 
 def serial(tasks: Iterable[AuditTask]) -> Iterator[Outcome]:
@@ -119,44 +139,78 @@ def _drain(pool: ProcessPoolExecutor, pending: Iterator[AuditTask],
         fill()
 
 
-def dask_cluster(tasks: Iterable[AuditTask], address: str) -> Iterator[Outcome]:
+def connect(address: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address`` (a context manager).
+
+    Raises :class:`UsageError` for a malformed address or without dask.distributed, and
+    :class:`InputError` (exit 3) when the scheduler cannot be reached within
+    :data:`CONNECT_TIMEOUT_S`.
+    """
+    check_scheduler_address(address)
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError as exc:
         raise UsageError("--scheduler needs dask.distributed: pip install 'rtcheck[dask]'") \
             from exc
     try:
-        client = Client(address, timeout="20s")
+        return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except ValueError as exc:  # a form dask rejects (unknown scheme, no port)
+        raise UsageError(f"--scheduler {address!r}: {exc}") from exc
     except OSError as exc:
-        raise UsageError(f"--scheduler {address}: cannot connect ({exc}); start the "
-                         "scheduler or check the address") from exc
-    with client:
-        window = 2 * max(1, sum(client.nthreads().values()))
-        pending = iter(tasks)
-        owner: dict[Any, AuditTask] = {}
-
-        def submit() -> Any:
-            task = next(pending, None)
-            if task is None:
-                return None
-            future = client.submit(run_case, task, pure=False)
-            owner[future.key] = task
-            return future
-
-        futures = [f for f in (submit() for _ in range(window)) if f is not None]
-        queue = as_completed(futures)
-        for future in queue:
-            record, identifiers = future.result()
-            yield owner.pop(future.key), record, identifiers
-            nxt = submit()
-            if nxt is not None:
-                queue.add(nxt)
+        raise InputError(f"cannot reach the Dask scheduler at {address} within "
+                         f"{CONNECT_TIMEOUT_S:g} s; start it or check the address") from exc
 
 
-def backend(workers: int, scheduler: str | None) -> Callable[[Iterable[AuditTask]],
-                                                              Iterator[Outcome]]:
-    """The runner for the options given."""
+def dask_cluster(tasks: Iterable[AuditTask], address: str, client: Any = None
+                 ) -> Iterator[Outcome]:
+    """Run ``tasks`` on the scheduler at ``address`` (through ``client`` when given: it is
+    left open; otherwise one is connected and closed here)."""
+    if client is None:
+        with connect(address) as own:
+            yield from dask_cluster(tasks, address, own)
+        return
+    from distributed import as_completed
+
+    window = 2 * max(1, sum(client.nthreads().values()))
+    pending = iter(tasks)
+    owner: dict[Any, AuditTask] = {}
+
+    def submit() -> Any:
+        task = next(pending, None)
+        if task is None:
+            return None
+        future = client.submit(run_case, task, pure=False)
+        owner[future.key] = task
+        return future
+
+    futures = [f for f in (submit() for _ in range(window)) if f is not None]
+    queue = as_completed(futures)
+    for future in queue:
+        record, identifiers = future.result()
+        yield owner.pop(future.key), record, identifiers
+        nxt = submit()
+        if nxt is not None:
+            queue.add(nxt)
+
+
+Runner = Callable[[Iterable[AuditTask]], Iterator[Outcome]]
+
+
+@contextmanager
+def runner(workers: int, scheduler: str | None) -> Iterator[Runner]:
+    """The runner for the options given, connected first with ``scheduler`` (so a
+    scheduler that cannot be reached stops the audit before it writes anything)."""
+    if not scheduler:
+        yield backend(workers, None)
+        return
+    with connect(scheduler) as client:
+        yield lambda tasks: dask_cluster(tasks, scheduler, client)
+
+
+def backend(workers: int, scheduler: str | None) -> Runner:
+    """The runner for the options given (with ``scheduler``, it connects when run)."""
     if scheduler:
+        check_scheduler_address(scheduler)
         return lambda tasks: dask_cluster(tasks, scheduler)
     if workers < 1:
         raise UsageError(f"--workers {workers}: give 1 or more")

@@ -2,9 +2,11 @@
 
 The bar shows cases done of the total, the PASS / FAIL / INCOMPLETE / ERROR counts, the
 rate and the ETA (tqdm). Without a terminal (CI, ``nohup``, a pipe), one line per
-finished case goes to stderr. Every line also goes to ``OUT/audit.log`` (appended and
-flushed line by line, so a killed audit keeps its log). Lines name cases by their key
-as stored in the result (already anonymised with ``--anonymize``).
+finished case goes to stderr. Every line also goes to ``OUT/audit.log``, prefixed with
+its time (ISO 8601, UTC, to the second) and flushed line by line, so a killed audit keeps
+its log; a resumed audit appends to the log, a new one (``--overwrite``) starts it
+again. Lines name cases by their key as stored in the result (already anonymised with
+``--anonymize``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from rtcheck.audit.manifest import utc_now
 from rtcheck.audit.result_file import AuditRecord
 
 VERDICTS = ("PASS", "FAIL", "INCOMPLETE", "ERROR")
@@ -30,12 +33,14 @@ class Progress:
     """Counts and shows finished cases."""
 
     def __init__(self, total: int, skipped: int, log_path: Path,
-                 stream: IO[str] | None = None, bar: bool | None = None) -> None:
+                 stream: IO[str] | None = None, bar: bool | None = None, *,
+                 new_log: bool = False) -> None:
         self.total = total
         self.counts = dict.fromkeys(VERDICTS, 0)
         self.done = 0
         self._stream = stream or sys.stderr
-        self._log = open(log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._log = open(log_path, "w" if new_log else "a",  # noqa: SIM115
+                         encoding="utf-8", buffering=1)
         use_bar = self._stream.isatty() if bar is None else bar
         self._bar: Any = None
         if use_bar:
@@ -45,9 +50,13 @@ class Progress:
                              dynamic_ncols=True)
         self.done = skipped
 
+    def note(self, line: str) -> None:
+        """A line to the log file only, after its time stamp."""
+        self._log.write(f"{utc_now()} {line}\n")
+
     def log(self, line: str) -> None:
         """A line to the log file and to stderr (above the bar on a terminal)."""
-        self._log.write(line + "\n")
+        self.note(line)
         if self._bar is not None:
             self._bar.write(line, file=self._stream)
         else:
@@ -67,7 +76,7 @@ class Progress:
         if record.audit.get("error"):
             line += f": {record.audit['error']}"
         if self._bar is not None:
-            self._log.write(line + "\n")
+            self.note(line)
             if record.audit.get("error"):
                 self._bar.write(line, file=self._stream)
             self._bar.set_postfix_str(self.count_text(), refresh=False)

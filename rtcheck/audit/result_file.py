@@ -18,12 +18,19 @@
 
 ``status == "checked"`` means the plan check ran; the report's own verdict says PASS,
 FAIL or INCOMPLETE. Results are written atomically (:func:`rtcheck.atomic.write_text_atomic`).
+
+Results are never deleted by ``--resume``: the result of a case folder that is no longer
+found under ROOT (an unmounted share, a renamed folder) is moved to
+``OUT/results-orphaned/`` (:func:`move_orphans`), outside the summary's reach (it reads
+``results/*.json`` only), and moved back when its folder is found again
+(:func:`restore_orphans`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +41,7 @@ from rtcheck.atomic import write_text_atomic
 
 AUDIT_SCHEMA_VERSION = "1.0"
 RESULTS_DIR = "results"
+ORPHANS_DIR = "results-orphaned"
 STATUSES = ("checked", "error")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -101,3 +109,43 @@ def iter_records(results_dir: Path) -> Iterator[tuple[Path, AuditRecord]]:
         record = read_record(path)
         if record is not None:
             yield path, record
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/<stem>~<n>.json`` when that is taken (never replace)."""
+    target = folder / name
+    stem, n = target.stem, 2
+    while target.exists():
+        target = folder / f"{stem}~{n}{target.suffix}"
+        n += 1
+    return target
+
+
+def move_orphans(out_dir: Path, keep: set[str]) -> list[Path]:
+    """Move every result of ``out_dir/results`` whose name is not in ``keep`` into
+    ``out_dir/results-orphaned/`` (an atomic rename each); the moved files' new paths."""
+    results, orphans = out_dir / RESULTS_DIR, out_dir / ORPHANS_DIR
+    moved = []
+    for path in sorted(results.glob("*.json")):
+        if path.name in keep:
+            continue
+        orphans.mkdir(exist_ok=True)
+        target = _free_name(orphans, path.name)
+        os.rename(path, target)
+        moved.append(target)
+    return moved
+
+
+def restore_orphans(out_dir: Path, names: set[str]) -> list[Path]:
+    """Move back into ``out_dir/results`` each orphaned result named in ``names`` that
+    ``results/`` lacks (its case folder is found again); the restored files' paths."""
+    results, orphans = out_dir / RESULTS_DIR, out_dir / ORPHANS_DIR
+    if not orphans.is_dir():
+        return []
+    restored = []
+    for path in sorted(orphans.glob("*.json")):
+        target = results / path.name
+        if path.name in names and not target.exists():
+            os.rename(path, target)
+            restored.append(target)
+    return restored

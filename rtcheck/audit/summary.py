@@ -7,7 +7,8 @@ atomically.
 
 Streaming: the result files are read one at a time (:func:`~.result_file.iter_records`);
 only small aggregates are kept — counts, a few floats per plan case for the key metrics
-(:mod:`rtcheck.audit.summary_metrics`), case keys and messages.
+(:mod:`rtcheck.audit.summary_metrics`), case keys and messages, and for each plan case
+that is not PASS the few fields saying why (:mod:`rtcheck.audit.summary_cases`).
 
 Deterministic: the same set of result files gives byte-identical files whatever the
 order and timing of the run. The files are read in name order and every output is
@@ -36,12 +37,14 @@ from rtcheck.atomic import write_text_atomic
 from rtcheck.audit.discover import ROOT_SITE
 from rtcheck.audit.progress import VERDICTS
 from rtcheck.audit.result_file import RESULTS_DIR, AuditRecord, iter_records
+from rtcheck.audit.summary_cases import AttentionCase, attention_case, error_case, no_case
 from rtcheck.audit.summary_metrics import (
     KEY_METRICS,
     CasePoint,
     Limit,
     MetricDistribution,
     case_points,
+    metric_unit,
     site_distribution,
     unmatched_structures,
 )
@@ -160,6 +163,7 @@ class AuditSummary:
     protocols: tuple[str, ...]
     patients: int = 0
     unreadable: int = 0
+    attention: tuple[AttentionCase, ...] = ()
 
     @property
     def totals(self) -> SiteCounts:
@@ -172,6 +176,7 @@ class AuditSummary:
         return {"schema_version": SUMMARY_SCHEMA_VERSION, "protocols": list(self.protocols),
                 "unreadable_results": self.unreadable, "totals": self.totals.to_dict(),
                 "sites": [s.to_dict() for s in self.sites],
+                "cases_needing_attention": [c.to_dict() for c in self.attention],
                 "constraints": [c.to_dict() for c in self.constraints],
                 "key_metrics": [m.to_dict() for m in self.metrics],
                 "outliers": [o.to_dict() for o in self.outliers],
@@ -202,6 +207,7 @@ class _Collector:
         self.points: dict[tuple[str, str], dict[str, list[tuple[str, CasePoint]]]] = {}
         self.unmatched: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
         self.errors: list[ErrorCase] = []
+        self.attention: list[AttentionCase] = []
         self.protocols: set[str] = set()
 
     def add(self, record: AuditRecord) -> None:
@@ -211,15 +217,17 @@ class _Collector:
         self.patients.setdefault(site, set())
         if record.report is None:
             verdicts["ERROR"] += 1
-            self.errors.append(ErrorCase(site, record.case,
-                                         str(record.audit.get("error_kind") or ""),
-                                         str(record.audit.get("error") or "")))
+            error = ErrorCase(site, record.case, str(record.audit.get("error_kind") or ""),
+                              str(record.audit.get("error") or ""))
+            self.errors.append(error)
+            self.attention.append(error_case(site, error.case, error.kind, error.message))
             return
         protocol = record.report.get("protocol") or {}
         self.protocols.add(f"{protocol.get('id')} {protocol.get('version')}".strip())
         cases = record.report.get("cases") or []
         if not cases:
             verdicts["INCOMPLETE"] += 1
+            self.attention.append(no_case(site, record.case, record.report))
         for case in cases:
             verdicts[str(case.get("verdict"))] += 1
             self._add_case(site, case_name(record, case, len(cases)), case, record)
@@ -229,6 +237,9 @@ class _Collector:
         patient = (record.audit.get("patients") or {}).get(case.get("label"))
         if patient:
             self.patients[site].add(str(patient))
+        attention = attention_case(site, name, case)
+        if attention is not None:
+            self.attention.append(attention)
         for check in case.get("checks") or ():
             entry = self.constraints.setdefault(str(check.get("id")), {
                 "kind": str(check.get("kind")), "title": str(check.get("title") or ""),
@@ -244,8 +255,9 @@ class _Collector:
             found[1].add(name)
 
     def _metrics(self) -> tuple[MetricDistribution, ...]:
-        out = [MetricDistribution(key, label, tuple(site_distribution(s, pts)
-                                                    for s, pts in sorted(by_site.items())))
+        out = [MetricDistribution(key, label, tuple(
+            site_distribution(s, pts, metric_unit(key, label))
+            for s, pts in sorted(by_site.items())))
                for (key, label), by_site in self.points.items()]
         return tuple(sorted(out, key=lambda m: (_METRIC_ORDER[m.key], m.label)))
 
@@ -266,7 +278,8 @@ class _Collector:
         return AuditSummary(sites, constraints, metrics, _outliers(metrics), unmatched,
                             tuple(sorted(self.errors, key=lambda e: (e.site, e.case))),
                             tuple(sorted(self.protocols)),
-                            len(set().union(*self.patients.values())), unreadable)
+                            len(set().union(*self.patients.values())), unreadable,
+                            tuple(sorted(self.attention, key=lambda c: c.sort_key)))
 
 
 def _outliers(metrics: tuple[MetricDistribution, ...]) -> tuple[Outlier, ...]:
@@ -278,7 +291,7 @@ def _outliers(metrics: tuple[MetricDistribution, ...]) -> tuple[Outlier, ...]:
                           (("beyond 1.5 IQR",) if p.iqr_outlier else ())
                 if reasons:
                     out.append(Outlier(m.key, m.label, dist.site, p.case, p.note, p.value,
-                                       m.metric.unit, p.limits, reasons))
+                                       m.unit, p.limits, reasons))
     return tuple(sorted(out, key=lambda o: (_METRIC_ORDER[o.key], o.label, o.site, o.case,
                                             o.note)))
 

@@ -1,6 +1,7 @@
 """The audit summary as one self-contained HTML page (inline CSS and hand-written SVG).
 
-Sections: verdicts per site (table and 100 % stacked bars), statuses of every constraint
+Sections: verdicts per site (table and 100 % stacked bars), the cases needing attention
+(:mod:`rtcheck.audit.summary_cases`), statuses of every constraint
 per site, the key-metric distributions per site (a box plot over the values of each
 site, each value a point, the limits drawn as dashed lines and the outliers labelled
 with their case), the outliers, the unmatched structures and the cases that could not
@@ -15,9 +16,19 @@ import math
 from collections.abc import Callable
 
 from rtcheck.audit.progress import VERDICTS
-from rtcheck.audit.summary import AuditSummary, ConstraintCounts, SiteCounts
+from rtcheck.audit.summary import AuditSummary, SiteCounts
+from rtcheck.audit.summary_cases import (
+    attention_section,
+    constraints_section,
+    count_cell,
+    errors_section,
+    limit_text,
+    outliers_section,
+    pct,
+    unmatched_section,
+)
 from rtcheck.audit.summary_metrics import MetricDistribution, SiteDistribution
-from rtcheck.report.html_common import COLOR, ORDER, STATUS_LABEL, VERDICT_COLOR
+from rtcheck.report.html_common import COLOR, VERDICT_COLOR
 from rtcheck.report.html_common import e as _e
 from rtcheck.report.html_common import num as _num
 from rtcheck.rules.vocabulary import CheckStatus, Verdict
@@ -31,19 +42,7 @@ _STATUSES = {s.value for s in CheckStatus}
 #: are labelled in a plot, the farthest from the median first (the table lists every one)
 _LABEL_ROWS = (-25.0, -14.0, 29.0, 18.0)
 _HALO = 'stroke="#fff" stroke-width="3" paint-order="stroke"'  # text stays readable on lines
-_W, _LEFT, _RIGHT, _TOP, _BOTTOM, _ROW = 960, 170, 40, 22, 42, 74
-
-
-def _pct(n: int, total: int) -> str:
-    if not total:
-        return "—"
-    pct = 100.0 * n / total
-    return "< 0.1 %" if 0 < pct < 0.05 else f"{pct:.1f} %"
-
-
-def _count(n: int, total: int) -> str:
-    """A count cell: ``n (share %)``, a bare ``0`` when none."""
-    return f"{n} ({_pct(n, total)})" if n else "0"
+_W, _LEFT, _RIGHT, _TOP, _BOTTOM, _ROW = 960, 170, 40, 26, 42, 74
 
 
 def _css() -> str:
@@ -74,6 +73,14 @@ white-space:nowrap;border:1px solid rgba(0,0,0,.25)}}
 figure{{margin:8px 0;border:1px solid #d7dbe0;border-radius:4px;padding:6px;background:#fff}}
 figure svg{{width:100%;height:auto;display:block}} figcaption{{font-size:12px;color:#333}}
 details{{margin:8px 0}} summary{{cursor:pointer;font-weight:600}}
+.scroll{{overflow-x:auto;max-width:100%}} ul.reasons{{margin:0;padding-left:16px}}
+ul.reasons li{{margin:1px 0;overflow-wrap:anywhere}} .code{{font-family:{mono};font-size:11.5px;
+background:#eceff1;border-radius:3px;padding:0 3px}}
+table.attention td.cases{{white-space:nowrap;overflow-wrap:normal}}
+td[data-status=fail]:not(.zero){{color:#b71c1c;font-weight:700}}
+td[data-status=not_evaluated]:not(.zero){{color:#8a4b00;font-weight:700}}
+.why{{font-weight:700;font-size:11.5px}} .why-fail,.why-error{{color:#b71c1c}}
+.why-not_evaluated,.why-finding,.why-no_case{{color:#8a4b00}}
 """
 
 
@@ -90,9 +97,14 @@ def _bar(site: SiteCounts, width: int = 260, height: int = 18) -> str:
         if not n or not total:
             continue
         w = width * n / total
-        out.append(f'<rect x="{x:.2f}" width="{w:.2f}" height="{height}" '
-                   f'fill="{VERDICT_COLORS[v][0]}"><title>{_e(v)}: {n} '
-                   f"({_pct(n, total)})</title></rect>")
+        bg, fg = VERDICT_COLORS[v]
+        out.append(f'<rect x="{x:.2f}" width="{w:.2f}" height="{height}" fill="{bg}" '
+                   f'stroke="#fff" stroke-width=".5"><title>{_e(v)}: {n} '
+                   f"({pct(n, total)})</title></rect>")
+        if w >= 8 * len(str(n)) + 4:
+            out.append(f'<text x="{x + w / 2:.2f}" y="{height - 5}" font-size="11" '
+                       f'font-weight="bold" text-anchor="middle" fill="{fg}" '
+                       f'font-family="DejaVu Sans,Arial,sans-serif">{n}</text>')
         x += w
     out.append("</svg>")
     return "".join(out)
@@ -101,7 +113,7 @@ def _bar(site: SiteCounts, width: int = 260, height: int = 18) -> str:
 def _site_row(site: SiteCounts, total: bool = False) -> str:
     cells = "".join(
         f'<td class="num{" zero" if not site.verdicts[v] else ""}" data-verdict="{v}">'
-        f"{_count(site.verdicts[v], site.plan_cases)}</td>"
+        f"{count_cell(site.verdicts[v], site.plan_cases)}</td>"
         for v in VERDICTS)
     return (f'<tr class="{"total" if total else "site"}" data-site="{_e(site.site)}">'
             f"<td>{_e(site.site)}</td><td class='num'>{site.folders}</td>"
@@ -119,50 +131,6 @@ def _verdicts(summary: AuditSummary) -> list[str]:
            *(f"<th>{_e(v)}</th>" for v in VERDICTS), "<th>Verdicts</th></tr></thead><tbody>"]
     out += [_site_row(s) for s in summary.sites]
     out += [_site_row(summary.totals, total=True), "</tbody></table>", "</section>"]
-    return out
-
-
-# --------------------------------------------------------------------------- constraints
-
-def _constraint_rows(c: ConstraintCounts) -> list[str]:
-    out = []
-    for i, (site, counts) in enumerate(c.sites.items()):
-        total = c.total(site)
-        head = ""
-        if i == 0:
-            span = f' rowspan="{len(c.sites)}"'
-            what = " ".join(x for x in (c.structure or "", c.metric or "") if x) or c.kind
-            head = (f'<td{span}><div class="id">{_e(c.id)}</div>'
-                    f'<div class="small">{_e(c.title)}</div></td><td{span}>{_e(what)}</td>')
-        cells = "".join(
-            f'<td class="num{" zero" if not counts[s.value] else ""}" '
-            f'data-status="{s.value}">{_count(counts[s.value], total)}</td>'
-            for s in ORDER)
-        out.append(f'<tr data-check="{_e(c.id)}" data-site="{_e(site)}">{head}'
-                   f"<td>{_e(site)}</td><td class='num'>{total}</td>{cells}</tr>")
-    return out
-
-
-def _constraints(summary: AuditSummary) -> list[str]:
-    na = CheckStatus.NOT_APPLICABLE.value
-    shown = [c for c in summary.constraints
-             if any(n for counts in c.sites.values() for s, n in counts.items() if s != na)]
-    hidden = [c for c in summary.constraints if c not in shown]
-    head = ("<thead><tr><th>Check</th><th>Structure, metric</th><th>Site</th><th>Checks</th>"
-            + "".join(f"<th>{_e(STATUS_LABEL[s])}</th>" for s in ORDER)
-            + "</tr></thead>")
-    out = ["<section>", "<h2>Constraints per site</h2>",
-           '<p class="small">Each cell: number of plan cases with that status (share of the '
-           "site's plan cases where the check was reported).</p>",
-           f'<table class="constraints">{head}<tbody>']
-    for c in shown:
-        out += _constraint_rows(c)
-    out.append("</tbody></table>")
-    if hidden:
-        out.append(f"<details><summary>{len(hidden)} check(s) not applicable in every case "
-                   "(organ not contoured and not required)</summary>"
-                   f'<p class="cases">{_e(", ".join(c.id for c in hidden))}</p></details>')
-    out.append("</section>")
     return out
 
 
@@ -199,17 +167,19 @@ def _box(d: SiteDistribution, sx: Scale, y: float) -> list[str]:
             'stroke="#263238" stroke-width="2"/>']
 
 
-def _limit_lines(d: SiteDistribution, sx: Scale, y: float) -> list[str]:
-    out = []
-    for comparison, value in d.limits:
-        x = sx(value)
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - _ROW / 2 + 4:.1f}" '
-                   f'y2="{y + _ROW / 2 - 4:.1f}" stroke="#b71c1c" stroke-width="1.6" '
-                   f'stroke-dasharray="5 3"><title>limit {_e(comparison)} {_num(value)}'
-                   "</title></line>"
-                   f'<text x="{x + 3:.1f}" y="{y + _ROW / 2 - 6:.1f}" font-size="10" '
-                   f'fill="#b71c1c" {_HALO}>{_e(comparison)} {_e(_num(value))}</text>')
-    return out
+def _limit_lines(d: SiteDistribution, sx: Scale, y: float, unit: str) -> list[str]:
+    return [f'<line x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{y - _ROW / 2:.1f}" '
+            f'y2="{y + _ROW / 2:.1f}" stroke="#b71c1c" stroke-width="1.6" '
+            f'stroke-dasharray="5 3"><title>limit {_e(limit_text(c, v, unit))}</title></line>'
+            for c, v in d.limits]
+
+
+def _limit_labels(m: MetricDistribution, sx: Scale) -> list[str]:
+    """Each distinct limit written once, with its unit, above the plot at its line."""
+    limits = sorted({lim for d in m.sites for lim in d.limits}, key=lambda lim: lim[1])
+    return [f'<text x="{sx(v):.1f}" y="{_TOP - 6}" font-size="11" font-weight="bold" '
+            f'text-anchor="{"end" if sx(v) > _W - _RIGHT - 60 else "middle"}" '
+            f'fill="#b71c1c">limit {_e(limit_text(c, v, m.unit))}</text>' for c, v in limits]
 
 
 def _jitter(i: int) -> float:
@@ -228,7 +198,8 @@ def _labels(d: SiteDistribution, sx: Scale, y: float) -> list[str]:
         x, py = sx(p.value), y + _jitter(i)
         left = x > _W - _RIGHT - 220  # near the right edge: the label goes to the left
         tx = x - 8 if left else x + 8
-        name = p.case + (f" ({p.note})" if p.note else "")
+        case = p.case.removeprefix(f"{d.site}/")  # the band names the site
+        name = case + (f" ({p.note})" if p.note else "")
         out.append(f'<line x1="{x:.1f}" y1="{py:.1f}" x2="{tx:.1f}" y2="{y + dy - 3:.1f}" '
                    f'stroke="#455a64" stroke-width=".7"/><text x="{tx:.1f}" y="{y + dy:.1f}" '
                    f'font-size="10" text-anchor="{"end" if left else "start"}" '
@@ -249,17 +220,61 @@ def _points(d: SiteDistribution, sx: Scale, y: float) -> list[str]:
         why = ", ".join(w for w, on in (("beyond the limit", p.beyond_limit),
                                         ("beyond 1.5 IQR", p.iqr_outlier)) if on)
         r = (3.0 if outlier else 2.2) if many else (4.5 if outlier else 3.5)
-        out.append(f'<circle cx="{sx(p.value):.1f}" cy="{y + _jitter(i):.1f}" r="{r}" '
-                   f'fill="{COLOR[CheckStatus(status)][0]}" '
-                   f'fill-opacity="{".55" if many else ".8"}" '
-                   f'stroke="{"#000" if outlier else "none"}" stroke-width=".8">'
-                   f"<title>{_e(name)}: {_e(_num(p.value))} {_e(why)}</title></circle>")
+        out.append(_marker(status, sx(p.value), y + _jitter(i), r, outlier, many,
+                           f"{name}: {_num(p.value)} {why}"))
     return out + _labels(d, sx, y)
 
 
+def _marker(status: str, x: float, y: float, r: float, outlined: bool, faint: bool,
+            title: str) -> str:
+    """A point's marker: its status by colour *and* shape (× FAIL, ◆ MINOR DEVIATION,
+    ■ NOT EVALUATED, ▲ PENDING, ● otherwise), readable without colour vision."""
+    fill = COLOR[CheckStatus(status)][0]
+    paint = (f'fill="{fill}" fill-opacity="{".55" if faint else ".85"}" '
+             f'stroke="{"#000" if outlined else "none"}" stroke-width=".8"')
+    tip = f"<title>{_e(title)}</title>"
+    if status == CheckStatus.FAIL.value:
+        a, w = r * 1.15, r * 0.45
+        d = (f"M{x - a:.1f},{y - a + w:.1f}l{w:.1f},{-w:.1f}l{a - w:.1f},{a - w:.1f}"
+             f"l{a - w:.1f},{w - a:.1f}l{w:.1f},{w:.1f}l{w - a:.1f},{a - w:.1f}"
+             f"l{a - w:.1f},{a - w:.1f}l{-w:.1f},{w:.1f}l{w - a:.1f},{w - a:.1f}"
+             f"l{w - a:.1f},{a - w:.1f}l{-w:.1f},{-w:.1f}l{a - w:.1f},{w - a:.1f}z")
+        return f'<path d="{d}" {paint}>{tip}</path>'
+    shapes = {CheckStatus.MINOR_DEVIATION.value: f"M{x:.1f},{y - r * 1.3:.1f}l{r * 1.3:.1f},"
+              f"{r * 1.3:.1f}l{-r * 1.3:.1f},{r * 1.3:.1f}l{-r * 1.3:.1f},{-r * 1.3:.1f}z",
+              CheckStatus.NOT_EVALUATED.value: f"M{x - r:.1f},{y - r:.1f}h{2 * r:.1f}"
+              f"v{2 * r:.1f}h{-2 * r:.1f}z",
+              CheckStatus.PENDING.value: f"M{x:.1f},{y - r * 1.2:.1f}l{r * 1.2:.1f},"
+              f"{r * 2:.1f}h{-r * 2.4:.1f}z"}
+    if status in shapes:
+        return f'<path d="{shapes[status]}" {paint}>{tip}</path>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" {paint}>{tip}</circle>'
+
+
+def _legend() -> str:
+    """The key of the point markers and lines of the plots."""
+    items = [(CheckStatus.PASS.value, "PASS"), (CheckStatus.FAIL.value, "FAIL"),
+             (CheckStatus.NOT_EVALUATED.value, "NOT EVALUATED"),
+             (CheckStatus.MINOR_DEVIATION.value, "MINOR DEVIATION")]
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="700" height="22" '
+           'viewBox="0 0 700 22" role="img" aria-label="legend" font-size="12" '
+           'font-family="DejaVu Sans,Arial,sans-serif">']
+    x = 8.0
+    for status, word in items:
+        out += [_marker(status, x, 11, 5, False, False, word),
+                f'<text x="{x + 10:.0f}" y="15">{word}</text>']
+        x += 24 + 7.5 * len(word)
+    out += [f'<circle cx="{x:.0f}" cy="11" r="5" fill="#fff" stroke="#000"/>'
+            f'<text x="{x + 10:.0f}" y="15">outlier (black outline)</text>',
+            f'<line x1="{x + 185:.0f}" x2="{x + 185:.0f}" y1="2" y2="20" stroke="#b71c1c" '
+            f'stroke-width="1.6" stroke-dasharray="5 3"/><text x="{x + 192:.0f}" y="15">'
+            "limit</text></svg>"]
+    return "".join(out)
+
+
 def _axis_title(m: MetricDistribution) -> str:
-    unit = m.metric.unit
-    return m.label if f"[{unit}]" in m.label else f"{m.label}, {unit}"
+    unit = m.unit
+    return m.label if f"[{unit}]" in m.label else f"{m.label} [{unit}]"
 
 
 def _plot(m: MetricDistribution) -> str:
@@ -277,45 +292,52 @@ def _plot(m: MetricDistribution) -> str:
         out.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{_TOP}" y2="{bottom}" '
                    f'stroke="#eceff1"/><text x="{sx(t):.1f}" y="{bottom + 15}" font-size="11" '
                    f'text-anchor="middle">{_e(f"{t:g}")}</text>')
-    out.append(f'<text x="{(_LEFT + _W - _RIGHT) / 2:.1f}" y="{bottom + 34}" font-size="12" '
-               f'text-anchor="middle">{_e(_axis_title(m))}</text>')
+    out.append(f'<text x="{(_LEFT + _W - _RIGHT) / 2:.1f}" y="{bottom + 34}" font-size="13" '
+               f'text-anchor="middle" font-weight="bold">{_e(_axis_title(m))}</text>')
+    out += _limit_labels(m, sx)
     for i, d in enumerate(m.sites):
         y = _TOP + _ROW * (i + 0.5)
         out.append(f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{_TOP + _ROW * (i + 1)}" '
                    f'y2="{_TOP + _ROW * (i + 1)}" stroke="#d7dbe0"/>'
                    f'<text x="{_LEFT - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end" '
                    f'font-weight="bold">{_e(_short(d.site, 22))} (n={len(d.points)})</text>')
-        out += _box(d, sx, y) + _limit_lines(d, sx, y) + _points(d, sx, y)
+        out += _box(d, sx, y) + _limit_lines(d, sx, y, m.unit) + _points(d, sx, y)
     out.append(f'<rect x="{_LEFT}" y="{_TOP}" width="{_W - _LEFT - _RIGHT}" '
                f'height="{bottom - _TOP}" fill="none" stroke="#90a4ae"/></svg>')
     return "".join(out)
 
 
 def _stats_table(m: MetricDistribution) -> list[str]:
-    out = [f'<table class="stats" data-metric="{_e(m.label)}"><thead><tr><th>Site</th>'
-           "<th>n</th><th>min</th><th>Q1</th><th>median</th><th>Q3</th><th>max</th>"
-           "<th>Limit(s)</th><th>Beyond the limit</th><th>Beyond 1.5 IQR</th></tr></thead>"
-           "<tbody>"]
+    u = _e(m.unit)
+    out = [f'<div class="scroll"><table class="stats" data-metric="{_e(m.label)}"><thead><tr>'
+           "<th>Site</th><th>n</th>"
+           + "".join(f"<th>{h} ({u})</th>" for h in ("min", "Q1", "median", "Q3", "max"))
+           + "<th>Limit(s)</th><th>Tukey fences</th><th>Beyond the limit</th>"
+           "<th>Beyond 1.5 IQR</th></tr></thead><tbody>"]
     for d in m.sites:
         values = [p.value for p in d.points]
         nums = (min(values), *d.quartiles, max(values))
-        limits = ", ".join(f"{c} {_num(v)}" for c, v in d.limits) or "—"
+        limits = ", ".join(limit_text(c, v, m.unit) for c, v in d.limits) or "—"
+        fences = (f"{_num(d.fences[0])} – {_num(d.fences[1])}" if d.fences
+                  else "— (n < 4)")
         out.append(f'<tr data-site="{_e(d.site)}"><td>{_e(d.site)}</td>'
                    f"<td class='num'>{len(values)}</td>"
                    + "".join(f"<td class='num'>{_e(_num(v))}</td>" for v in nums)
-                   + f"<td>{_e(limits)}</td>"
+                   + f"<td>{_e(limits)}</td><td class='num'>{_e(fences)}</td>"
                    f"<td class='num'>{sum(p.beyond_limit for p in d.points)}</td>"
                    f"<td class='num'>{sum(p.iqr_outlier for p in d.points)}</td></tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return out
 
 
 def _metrics(summary: AuditSummary) -> list[str]:
     out = ["<section>", "<h2>Key metrics per site</h2>",
-           '<p class="small">Box: quartiles and median; whiskers: the values within 1.5 IQR; '
-           "points: one per value, coloured by the check's status; dashed red lines: the "
-           "limits; labelled points: beyond the limit or beyond 1.5 IQR (sites with 4 or more "
-           "values).</p>"]
+           '<p class="small">Box: quartiles and median; whiskers: the values within the Tukey '
+           "fences; points: one per value, the check's status by colour and shape; dashed red "
+           "lines: the limits; outlined, labelled points: beyond the limit or beyond the Tukey "
+           "fences Q1 − 1.5 IQR and Q3 + 1.5 IQR (Tukey 1977; sites with 4 or more values), the "
+           "IQR floored at 0.1 Gy, 0.5 %, 0.5 h or 1 % of the median, whichever is larger, so "
+           f"that nearly equal values are never outliers.</p>{_legend()}"]
     if not summary.metrics:
         out.append("<p>No key metric was evaluated in any case.</p>")
     for m in summary.metrics:
@@ -324,54 +346,6 @@ def _metrics(summary: AuditSummary) -> list[str]:
                 f"{_e(m.metric.rule)}</figcaption></figure>", *_stats_table(m)]
     out.append("</section>")
     return out
-
-
-# --------------------------------------------------------------------------- lists
-
-def _list(title: str, intro: str, cls: str, heads: tuple[str, ...], rows: list[str]
-          ) -> list[str]:
-    out = ["<section>", f"<h2>{_e(title)}</h2>"]
-    out += [f'<p class="small">{_e(intro)}</p>'] if intro else []
-    if not rows:
-        return [*out, "<p>None.</p>", "</section>"]
-    head = "".join(f"<th>{_e(h)}</th>" for h in heads)
-    return [*out, f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>', *rows,
-            "</tbody></table>", "</section>"]
-
-
-def _outliers(summary: AuditSummary) -> list[str]:
-    rows = []
-    for o in summary.outliers:
-        case = o.case + (f" ({o.note})" if o.note else "")
-        limits = ", ".join(f"{c} {_num(v)}" for c, v in o.limits) or "—"
-        rows.append(f"<tr><td>{_e(o.label)}</td><td>{_e(o.site)}</td>"
-                    f'<td class="cases">{_e(case)}</td>'
-                    f"<td class='num'>{_e(_num(o.value))} {_e(o.unit)}</td>"
-                    f"<td>{_e(limits)}</td><td>{_e(', '.join(o.reasons))}</td></tr>")
-    return _list(f"Outliers ({len(rows)})", "", "outliers",
-                 ("Metric", "Site", "Case", "Value", "Limit(s)", "Why"), rows)
-
-
-def _unmatched(summary: AuditSummary) -> list[str]:
-    rows = []
-    for u in summary.unmatched:
-        cases = _e(", ".join(u.cases))
-        if len(u.cases) > 10:
-            cases = f"<details><summary>{len(u.cases)} cases</summary>{cases}</details>"
-        rows.append(f'<tr data-site="{_e(u.site)}" data-structure="{_e(u.structure)}">'
-                    f"<td>{_e(u.site)}</td><td><b>{_e(u.structure)}</b></td>"
-                    f"<td class='num'>{len(u.cases)}</td><td>{_e(', '.join(u.reasons))}</td>"
-                    f'<td class="cases">{cases}</td></tr>')
-    return _list("Unmatched structures", "Protocol structures with no matched ROI in a plan "
-                 "case (a check on them was NOT EVALUATED).", "unmatched",
-                 ("Site", "Structure", "Plan cases", "Why", "Cases"), rows)
-
-
-def _errors(summary: AuditSummary) -> list[str]:
-    rows = [f'<tr><td>{_e(x.site)}</td><td class="cases">{_e(x.case)}</td><td>{_e(x.kind)}'
-            f"</td><td>{_e(x.message)}</td></tr>" for x in summary.errors]
-    return _list(f"Cases that could not be checked ({len(rows)})", "", "errors",
-                 ("Site", "Case", "Kind", "Message"), rows)
 
 
 def render_summary_html(summary: AuditSummary) -> str:
@@ -391,7 +365,8 @@ def render_summary_html(summary: AuditSummary) -> str:
            f"{len(summary.sites)} site(s)</title>", f"<style>{_css()}</style>", "</head>",
            "<body>", "<main>", "<h1>rtcheck audit summary</h1>",
            f'<p><span class="badge v-{worst}">{_e(worst)}</span> {_e(facts)}</p>',
-           *_verdicts(summary), *_constraints(summary), *_metrics(summary),
-           *_outliers(summary), *_unmatched(summary), *_errors(summary),
+           *_verdicts(summary), *attention_section(summary.attention),
+           *constraints_section(summary), *_metrics(summary), *outliers_section(summary),
+           *unmatched_section(summary), *errors_section(summary),
            "</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"

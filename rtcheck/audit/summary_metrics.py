@@ -22,9 +22,12 @@ Each point keeps its own limit(s) from the check's ``comparison`` and ``limit``;
 the gap's status is ``fail``). Points of different metric texts (D90% and D95%, BED at
 another alpha/beta) form separate distributions.
 
-A site's distribution has quartiles (linear interpolation between order statistics);
-*IQR outliers* lie beyond ``q1 - 1.5 IQR`` or ``q3 + 1.5 IQR``, computed only when the
-site has at least :data:`MIN_IQR_POINTS` values.
+A site's distribution has quartiles (linear interpolation between order statistics,
+Hyndman & Fan 1996 type 7, numpy's default); *IQR outliers* lie beyond Tukey's fences
+``q1 - 1.5 IQR`` or ``q3 + 1.5 IQR`` (Tukey JW, *Exploratory Data Analysis*,
+Addison-Wesley 1977), with the IQR floored (:func:`iqr_floor`) so that values that are
+all nearly equal never give "outliers"; computed only when the site has at least
+:data:`MIN_IQR_POINTS` values.
 
 *Unmatched structures*: a ``not_evaluated`` check naming a structure with no matched ROI
 (``required.X``, or a DVH limit whose structure is missing, ambiguous, or a derived
@@ -43,10 +46,15 @@ from rtcheck.rules.vocabulary import CheckKind, CheckStatus, Comparison
 
 MIN_IQR_POINTS = 4
 IQR_FACTOR = 1.5
+#: the smallest IQR used for the fences, per unit (see :func:`iqr_floor`)
+IQR_ABS_FLOOR = {"Gy": 0.1, "%": 0.5, "h": 0.5, "cc": 0.1}
+#: ... and as a share of the site's median absolute value
+IQR_REL_FLOOR = 0.01
 #: (comparison, limit): ``value <comparison> limit`` must hold
 Limit = tuple[str, float]
 _WINDOW = re.compile(r"(\d+(?:\.\d+)?) h (≤|<) gap (≤|<) (\d+(?:\.\d+)?|inf) h")
 _LOWER = {"≤": ">=", "<": ">"}
+_UNIT = re.compile(r"\[([^\]]+)\]\s*$")
 _UPPER = {"≤": "<=", "<": "<"}
 
 
@@ -230,6 +238,7 @@ class SiteDistribution:
     points: tuple[MetricPoint, ...]
     quartiles: tuple[float, float, float]
     fences: tuple[float, float] | None
+    iqr_floor: float = 0.0
 
     @property
     def limits(self) -> tuple[Limit, ...]:
@@ -243,23 +252,50 @@ class SiteDistribution:
         return {"site": self.site, "n": len(values), "min": min(values), "q1": q1,
                 "median": median, "q3": q3, "max": max(values),
                 "iqr_fences": list(self.fences) if self.fences else None,
+                "iqr_floor": self.iqr_floor,
                 "limits": [list(lim) for lim in self.limits],
                 "points": [p.to_dict() for p in self.points]}
 
 
-def site_distribution(site: str, points: list[tuple[str, CasePoint]]) -> SiteDistribution:
-    """The distribution of ``(case, point)`` pairs of one site (at least one)."""
+def metric_unit(key: str, label: str) -> str:
+    """The unit of a distribution: the ``[unit]`` ending its metric text (``PTV
+    V100%[%]``), else the key metric's unit."""
+    m = _UNIT.search(label)
+    return m.group(1) if m else METRIC_BY_KEY[key].unit
+
+
+def iqr_floor(unit: str, median: float) -> float:
+    """The smallest IQR the fences are built on: the larger of an absolute floor for the
+    unit (:data:`IQR_ABS_FLOOR`: 0.1 Gy, 0.5 %, 0.5 h, 0.1 cc; 0 for another unit) and
+    1 % of the median's absolute value (:data:`IQR_REL_FLOOR`).
+
+    Tukey's fences scale with the IQR, so when a site's values are (nearly) all equal —
+    every plan prescribed 130 Gy BED, every gap 48.15 h — the IQR is ≈ 0 and any tiny
+    difference (a rounding, a DVH interpolation) would be "an outlier". Differences
+    below these floors carry no clinical meaning: 0.1 Gy and 1 % are below the dose
+    reporting resolution of a TPS and the agreement expected between DVH calculations
+    (a few per cent near steep gradients), 0.5 % of a volume below the resolution of a
+    percentage DVH point, and 0.5 h below that of a treatment schedule. So a value is
+    flagged only when it lies more than ``1.5 × floor`` beyond a quartile.
+    """
+    return max(IQR_ABS_FLOOR.get(unit, 0.0), IQR_REL_FLOOR * abs(median))
+
+
+def site_distribution(site: str, points: list[tuple[str, CasePoint]],
+                      unit: str = "") -> SiteDistribution:
+    """The distribution of ``(case, point)`` pairs of one site (at least one); ``unit``
+    chooses the IQR floor (:func:`iqr_floor`)."""
     ordered = sorted(points, key=lambda cp: (cp[1].value, cp[0], cp[1].note))
     values = [p.value for _, p in ordered]
     q1, median, q3 = (round(quantile(values, q), DECIMALS) for q in (0.25, 0.5, 0.75))
-    fences = None
+    fences, floor = None, round(iqr_floor(unit, median), DECIMALS)
     if len(values) >= MIN_IQR_POINTS:
-        iqr = q3 - q1
+        iqr = max(q3 - q1, floor)
         fences = (round(q1 - IQR_FACTOR * iqr, DECIMALS), round(q3 + IQR_FACTOR * iqr, DECIMALS))
     out = tuple(MetricPoint(case, p.note, p.value, p.status, p.limits, beyond_limit(p),
                             fences is not None and not fences[0] <= p.value <= fences[1])
                 for case, p in ordered)
-    return SiteDistribution(site, out, (q1, median, q3), fences)
+    return SiteDistribution(site, out, (q1, median, q3), fences, floor)
 
 
 @dataclass(frozen=True)
@@ -274,7 +310,11 @@ class MetricDistribution:
     def metric(self) -> KeyMetric:
         return METRIC_BY_KEY[self.key]
 
+    @property
+    def unit(self) -> str:
+        return metric_unit(self.key, self.label)
+
     def to_dict(self) -> dict[str, Any]:
         m = self.metric
-        return {"key": self.key, "title": m.title, "label": self.label, "unit": m.unit,
+        return {"key": self.key, "title": m.title, "label": self.label, "unit": self.unit,
                 "rule": m.rule, "sites": [s.to_dict() for s in self.sites]}

@@ -7,7 +7,28 @@ import sys
 
 import click
 
+from rtcheck.cli.options import (
+    aliases_option,
+    arm_option,
+    end_cap_option,
+    site_aliases_option,
+    site_level_option,
+    workers_option,
+)
 from rtcheck.errors import UsageError
+
+
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A usage error (exit 2) for an address that is not of a Dask scheduler's form."""
+    if value is None:
+        return None
+    from rtcheck.audit.backends import check_scheduler_address
+
+    try:
+        return check_scheduler_address(value)
+    except UsageError as exc:
+        raise click.BadParameter(f"{value!r} is {str(exc).split(': ', 1)[1]}", ctx,
+                                 param) from None
 
 
 @click.command("audit")
@@ -16,46 +37,46 @@ from rtcheck.errors import UsageError
               help="The protocol every plan is checked against (a name in constraints/ or a "
                    "YAML file); each case's rtcheck.yaml still gives its arm, site and aliases.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Output folder: results/<case>.json, summary.csv/.json/.html, audit.log.")
-@click.option("--workers", type=int, default=None,
-              help="Local worker processes [default: all cores]; 1 checks in this process.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Run on an existing dask.distributed cluster, e.g. tcp://host:8786.")
-@click.option("--site-level", type=int, default=1, show_default=True,
-              help="Which folder level below ROOT names the site (1: ROOT/<site>/...).")
-@click.option("--arm", default=None, help="Protocol arm for every plan [default: each "
-              "case's rtcheck.yaml, else the protocol's default arm].")
-@click.option("--aliases", "aliases_file", default=None, type=click.Path(dir_okay=False,
-              exists=True), help="Alias file for every site without its own.")
-@click.option("--site-aliases", "site_aliases_dir", default=None,
-              type=click.Path(file_okay=False, exists=True),
-              help="Folder of per-site alias files: DIR/<site>.yaml applies to that site.")
+              help="Output folder: results/<case>.json, summary.csv/.json/.html, audit.log, "
+                   "audit.json (the manifest --resume checks).")
+@workers_option
+@click.option("--scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
+              help="Run on an existing dask.distributed cluster: tcp://HOST:PORT (or tls://, "
+                   "ucx://, inproc://) or HOST:PORT, e.g. tcp://host:8786.")
+@site_level_option
+@arm_option
+@aliases_option
+@site_aliases_option
 @click.option("--anonymize", is_flag=True,
               help="Replace patient names, IDs and birth dates in every output by a keyed "
                    "hash (key: $RTCHECK_ANON_KEY or --anon-key-file).")
 @click.option("--anon-key-file", default=None, type=click.Path(dir_okay=False),
               help="File holding the secret key of --anonymize (at least 16 bytes).")
 @click.option("--resume", is_flag=True,
-              help="Continue an audit in --out: keep results whose inputs and configuration "
-                   "are unchanged, check the rest.")
-@click.option("--overwrite", is_flag=True, help="Start again in an --out that holds results.")
-@click.option("--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
-              show_default=True, help="How far a contour stack extends beyond its end planes.")
+              help="Continue the audit in --out (same ROOT, same --anonymize key): keep "
+                   "results whose inputs and configuration are unchanged, check the rest; "
+                   "results of folders no longer found go to results-orphaned/.")
+@click.option("--overwrite", is_flag=True,
+              help="Start again in an --out that holds results (new manifest and log).")
+@end_cap_option
 def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler: str | None,
           site_level: int, arm: str | None, aliases_file: str | None,
           site_aliases_dir: str | None, anonymize: bool, anon_key_file: str | None,
           resume: bool, overwrite: bool, end_cap: str) -> None:
     """Check every case folder under ROOT (any depth) against one protocol.
 
-    A case folder is a folder holding DICOM files; each is checked exactly as
-    `rtcheck check FOLDER` would check it, and its result is written to
+    A case is a folder of DICOM files with its subfolders (see --site-level); each
+    is checked exactly as `rtcheck check FOLDER` would check it, and its result is written to
     OUT/results/ as soon as it is done. The summary (CSV, JSON, HTML) is built from
     the result files at the end.
 
-    Exit 0 every plan PASS; 1 a plan FAIL or INCOMPLETE; 2 usage error; 3 a case could
-    not be checked (an error result: unusable input, or an internal error whose
-    traceback is in that case's result); 4 internal error of the audit itself; 130
-    interrupted (Ctrl-C): finished results are kept, --resume finishes the audit.
+    Exit 0 every plan PASS; 1 a plan FAIL or INCOMPLETE; 2 usage error (also: another
+    audit is running in --out, or --resume with another ROOT or anonymisation key than
+    the audit in --out); 3 unusable input (no DICOM under ROOT, scheduler unreachable)
+    or a case could not be checked (an error result: unusable input, or an internal
+    error whose traceback is in that case's result); 4 internal error of the audit
+    itself; 130 interrupted (Ctrl-C): finished results are kept, --resume finishes the
+    audit.
     """
     from rtcheck.audit.run import AuditRun, run_audit
     from rtcheck.audit.task import AuditConfig
@@ -85,6 +106,7 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
     except KeyboardInterrupt:
         sys.exit(130)  # the log line says what was kept and how to finish
     counts = ", ".join(f"{n} {v}" for v, n in outcome.counts.items())
-    click.echo(f"audit: {outcome.cases} case folder(s) ({outcome.kept} kept by --resume): "
-               f"{counts}; summary: {os.path.join(out_dir, 'summary.html')}")
+    kept = f" ({outcome.kept} kept by --resume)" if resume else ""
+    click.echo(f"audit: {outcome.cases} case folder(s){kept}: {counts}; summary: "
+               f"{os.path.join(out_dir, 'summary.html')}")
     sys.exit(outcome.exit_code)
