@@ -5,6 +5,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner, Result
+
+from rtcheck.cli import cli
 from rtcheck.dicom.loader import load
 from rtcheck.dicom.model import Case, LoadResult
 from rtcheck.rules.protocol import Protocol, load_protocol
@@ -26,3 +30,16 @@ def loaded(name: str) -> LoadResult:
 def case_of(name: str) -> Case:
     (case,) = loaded(name).cases
     return case
+
+
+def run(*args: str | Path) -> Result:
+    """``rtcheck ARGS...`` in this process (click's CliRunner), exceptions propagated."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def fixture(case: str) -> Path:
+    """The folder of a shipped fixture plan (skips when the fixtures are not generated)."""
+    path = FIXTURES / case
+    if not (path / "RS.dcm").is_file():
+        pytest.skip(f"fixture {case} not generated (python fixtures/generate.py)")
+    return path

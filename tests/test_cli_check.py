@@ -21,12 +21,12 @@ from typing import Any
 
 import pydicom
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from rtcheck.cli import cli
 from rtcheck.cli.check import parse_rx
 from rtcheck.errors import UsageError
 from rtcheck.report.check_text import CSV_COLUMNS
+from tests.check_helpers import fixture, run
 from tests.golden.regenerate import CASES, differences, golden_path, normalise
 
 ROOT = Path(__file__).parents[1]
@@ -37,17 +37,6 @@ VERDICT = {"spine_sbrt": "PASS", "pelvic_node_sbrt": "PASS", "spine_beam_doses":
            "spine_consecutive_days": "FAIL", "spine_grid_misses_oar": "INCOMPLETE"}
 EXIT = {"PASS": 0, "FAIL": 1, "INCOMPLETE": 1}
 ANSI = "\x1b["
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def fixture(case: str) -> Path:
-    path = FIXTURES / case
-    if not (path / "RS.dcm").is_file():
-        pytest.skip(f"fixture {case} not generated (python fixtures/generate.py)")
-    return path
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:

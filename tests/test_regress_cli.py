@@ -22,8 +22,8 @@ from click.testing import Result
 from rtcheck.audit.run import AuditRun, run_audit
 from rtcheck.rules.protocol import constraints_dir
 from tests.audit_helpers import make_tree, medcare_config
+from tests.check_helpers import fixture, run
 from tests.golden.regenerate import golden_path
-from tests.test_cli_check import fixture, run
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 CORD = "tg101.row4.D0.035cc[Gy]"
