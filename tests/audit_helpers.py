@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from rtcheck.audit.task import AuditConfig
+from rtcheck.audit.result_file import AuditRecord
+from rtcheck.audit.task import AuditConfig, AuditTask
+from rtcheck.audit.worker import run_case
 from rtcheck.rules.protocol import load_protocol
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -60,3 +63,15 @@ def medcare_config(**changes: Any) -> AuditConfig:
     """The audit configuration of ``--protocol medcare`` (with ``changes``)."""
     p = load_protocol("medcare")
     return AuditConfig(p.path, p.sha256, p.libraries, **changes)
+
+
+#: the case whose check kills its worker process in :func:`check_or_die`
+DOOMED = "site_a/spine_cord_overdose"
+
+
+def check_or_die(task: AuditTask) -> tuple[AuditRecord, frozenset[str]]:
+    """:func:`rtcheck.audit.worker.run_case`, except that the :data:`DOOMED` case kills its
+    worker process (as the OOM killer would): a picklable stand-in for a dying worker."""
+    if task.case.key == DOOMED:
+        os._exit(137)
+    return run_case(task)

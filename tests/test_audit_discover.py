@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rtcheck.audit.discover import ROOT_SITE, discover, is_dicom_file
+from rtcheck.audit.discover import ROOT_SITE, discover, is_dicom_file, stray_file_warnings
 from rtcheck.audit.task import folder_files, input_sha256
 from rtcheck.errors import UsageError
 
@@ -181,3 +181,20 @@ def test_input_hash_of_a_flat_folder_is_unchanged(tmp_path: Path) -> None:
     for name, data in (("RD.dcm", b"dose"), ("RP.dcm", b"plan")):
         old.update(name.encode() + b"\0" + hashlib.sha256(data).hexdigest().encode() + b"\n")
     assert input_sha256(tmp_path) == old.hexdigest()
+
+
+def test_a_stray_dicom_file_in_a_site_folder_is_warned(tmp_path: Path) -> None:
+    """site s1 with a stray RT file beside its case folders c1, c2: the whole site folder is
+    one case (the documented rule a), and a warning says so (found by a new-user trial)."""
+    touch(tmp_path / "s1" / "stray.dcm")
+    touch(tmp_path / "s1" / "c1" / "RP.dcm")
+    touch(tmp_path / "s1" / "c2" / "RP.dcm")
+    touch(tmp_path / "s2" / "c3" / "RP.dcm")
+    touch(tmp_path / "flat" / "RP.dcm")  # a case with its records: one subfolder, no warning
+    touch(tmp_path / "flat" / "records" / "RT1.dcm")
+    cases = discover(tmp_path)
+    assert [c.key for c in cases] == ["flat", "s1", "s2/c3"]
+    assert stray_file_warnings(cases) == (
+        "case folder s1 holds DICOM file(s) directly (stray.dcm) and 2 subfolders with DICOM "
+        "files (c1, c2): they are checked as ONE case; if it is a site folder, move its own "
+        "DICOM files into a case folder",)

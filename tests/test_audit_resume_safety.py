@@ -27,7 +27,7 @@ from rtcheck.audit.result_file import move_orphans
 from rtcheck.audit.run import AuditRun, run_audit
 from rtcheck.cli import cli
 from rtcheck.errors import InputError, UsageError
-from tests.audit_helpers import make_tree, results
+from tests.audit_helpers import FIXTURES, make_tree, results
 from tests.audit_helpers import medcare_config as config
 
 KEY = b"k" * 32
@@ -333,3 +333,30 @@ def test_root_without_dicom_is_unusable_input(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
     with pytest.raises(InputError):
         audit(root, tmp_path / "out")
+
+
+@pytest.mark.parametrize("flags", [[], ["--overwrite"], ["--resume"]])
+def test_out_holding_foreign_json_is_refused_and_left_alone(tmp_path: Path,
+                                                            flags: list[str]) -> None:
+    """--overwrite deletes only an audit's own results: a folder of other JSON files (no
+    audit.json) is refused, whatever the flags, and nothing in it is touched."""
+    mine = tmp_path / "mydocs" / "results" / "plan.json"
+    mine.parent.mkdir(parents=True)
+    mine.write_text('{"my": "notes"}', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["audit", str(FIXTURES), "--protocol", "medcare", "--out",
+                                      str(tmp_path / "mydocs"), "--workers", "1", *flags])
+    assert result.exit_code == 2, result.output
+    assert "holds 1 file(s) that are not rtcheck audit results (plan.json)" in result.output
+    assert mine.read_text(encoding="utf-8") == '{"my": "notes"}'
+    assert sorted(p.name for p in (tmp_path / "mydocs").rglob("*")) == ["plan.json", "results"]
+
+
+def test_scheduler_without_dask_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout the extra is installed with pip install -e '.[dask]' (the README's
+    way), not from the package index (found by a new-user trial)."""
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    with pytest.raises(UsageError) as caught:
+        backends.connect("tcp://127.0.0.1:1")
+    assert str(caught.value) == (
+        "--scheduler needs dask.distributed: install it with pip install -e '.[dask]' in the "
+        "rtcheck checkout (or pip install 'rtcheck[dask]')")

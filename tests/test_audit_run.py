@@ -282,3 +282,18 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise(tmp_path: Path) -> None:
     assert [re.sub(f"^{stamp}", "", line) for line in lines] == [
         "[2/3] PASS       s/PASS", "[3/3] FAIL       s/FAIL"]
     assert all(re.match(stamp, line) for line in lines)
+
+
+def test_headline_says_verdicts_are_per_plan_when_a_folder_holds_two(tmp_path: Path) -> None:
+    """A case folder with two plans gives two verdicts: the headline says why its counts add
+    up to more than the case folders (found by a new-user trial)."""
+    fixtures = Path(__file__).parents[1] / "fixtures"
+    shutil.copytree(fixtures / "spine_sbrt", tmp_path / "tree" / "s1" / "two" / "a")
+    shutil.copytree(fixtures / "spine_cord_overdose", tmp_path / "tree" / "s1" / "two" / "b")
+    shutil.copytree(fixtures / "spine_sbrt", tmp_path / "tree" / "s1" / "one")
+    result = CliRunner().invoke(cli, ["audit", str(tmp_path / "tree"), "--protocol", "medcare",
+                                      "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith(
+        "audit: 2 case folder(s), 3 verdict(s): one per plan, an ERROR per case folder: "
+        "1 PASS, 1 FAIL, 1 INCOMPLETE, 0 ERROR; summary: ")

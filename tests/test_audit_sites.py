@@ -110,7 +110,7 @@ def test_a_site_alias_file_that_matches_no_site(tree: Path, tmp_path: Path) -> N
     assert warnings == (
         f"--site-aliases: {site_dir / 'hospital9.yaml'} matches no site at --site-level 1 "
         f"({found}), so it is not used; rename it to <site>.yaml for the site it is meant "
-        "for",
+        "for (or merge it into that site's file)",
         f"--site-aliases: {site_dir / 'site-b.yaml'} matches no site at --site-level 1 "
         f"({found}), so it is not used; rename it to site_b.yaml")
 
@@ -145,7 +145,7 @@ def test_cases_directly_in_root_with_site_aliases(tmp_path: Path) -> None:
     assert preflight(discover(root), config(site_aliases=site_dir), 1) == (
         f"--site-aliases: {site_dir / 'site_a.yaml'} matches no site at --site-level 1 "
         "(sites found: (root)), so it is not used; rename it to <site>.yaml for the site it "
-        "is meant for",)
+        "is meant for (or merge it into that site's file)",)
 
 
 def test_empty_site_alias_folder_and_shadowed_yml(tree: Path, tmp_path: Path) -> None:
@@ -168,3 +168,15 @@ def test_site_aliases_not_a_folder(tree: Path, tmp_path: Path) -> None:
     assert str(err.value) == (
         f"--site-aliases {tmp_path / 'nope'}: not a folder; give the folder that holds one "
         "<site>.yaml alias file per site")
+
+
+def test_the_rename_hint_never_names_a_site_that_has_its_file(tree: Path, tmp_path: Path) -> None:
+    """site_z.yaml is close to site_a and site_b, which both have their file: no rename onto
+    an existing file is suggested (found by a new-user trial)."""
+    site_dir = tmp_path / "sites"
+    touch(site_dir / "site_a.yaml", GOOD)
+    touch(site_dir / "site_b.yaml", GOOD)
+    touch(site_dir / "site_z.yaml", GOOD)
+    (warning,) = preflight(discover(tree), config(site_aliases=site_dir), 1)
+    assert warning.endswith("so it is not used; rename it to <site>.yaml for the site it is "
+                            "meant for (or merge it into that site's file)")

@@ -92,42 +92,56 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_ignore_sigint)
 
 
-def _alone(task: AuditTask) -> Outcome:
+CaseFunction = Callable[[AuditTask], tuple[AuditRecord, frozenset[str]]]
+
+
+def _alone(task: AuditTask, check: CaseFunction, notices: list[str]) -> Outcome:
     """Retry one case in a fresh one-worker pool (after a pool broke)."""
     with _pool(1) as pool:
         try:
-            record, identifiers = pool.submit(run_case, task).result()
+            record, identifiers = pool.submit(check, task).result()
         except BrokenProcessPool:
+            notices.append(f"case {task.case.key} killed its worker process again: recorded "
+                           "as an internal error (check it alone with rtcheck check)")
             return task, _died(task), frozenset()
     return task, record, identifiers
 
 
-def local_pool(tasks: Iterable[AuditTask], workers: int) -> Iterator[Outcome]:
+def local_pool(tasks: Iterable[AuditTask], workers: int, notices: list[str] | None = None,
+               check: CaseFunction = run_case) -> Iterator[Outcome]:
+    """Run ``tasks`` in a pool of ``workers`` processes (module docstring). What happened to
+    the pool (a worker that died, a case retried alone) is appended to ``notices`` for the
+    audit log; ``check`` is the function run per case (a picklable module-level one)."""
+    notes: list[str] = [] if notices is None else notices
     pending = iter(tasks)
     while True:
         retry: list[AuditTask] = []
         with _pool(workers) as pool:
             in_flight: dict[Future[Any], AuditTask] = {}
             try:
-                yield from _drain(pool, pending, in_flight, 2 * workers)
+                yield from _drain(pool, pending, in_flight, 2 * workers, check)
                 return
             except BrokenProcessPool:
-                retry = list(in_flight.values())
+                retry = sorted(in_flight.values(), key=lambda t: t.case.key)
+                notes.append(f"a worker process died (killed or out of memory); the "
+                             f"{len(retry)} case(s) in flight are retried one by one, each in "
+                             "a fresh process: " + ", ".join(t.case.key for t in retry))
             except BaseException:  # Ctrl-C, or the caller stopped: drop what has not started
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
         for task in retry:
-            yield _alone(task)
+            yield _alone(task, check, notes)
 
 
 def _drain(pool: ProcessPoolExecutor, pending: Iterator[AuditTask],
-           in_flight: dict[Future[Any], AuditTask], window: int) -> Iterator[Outcome]:
+           in_flight: dict[Future[Any], AuditTask], window: int,
+           check: CaseFunction) -> Iterator[Outcome]:
     def fill() -> None:
         while len(in_flight) < window:
             task = next(pending, None)
             if task is None:
                 return
-            in_flight[pool.submit(run_case, task)] = task
+            in_flight[pool.submit(check, task)] = task
 
     fill()
     while in_flight:
@@ -150,7 +164,8 @@ def connect(address: str) -> Any:
     try:
         from distributed import Client
     except ImportError as exc:
-        raise UsageError("--scheduler needs dask.distributed: pip install 'rtcheck[dask]'") \
+        raise UsageError("--scheduler needs dask.distributed: install it with pip install -e "
+                         "'.[dask]' in the rtcheck checkout (or pip install 'rtcheck[dask]')") \
             from exc
     try:
         return Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
@@ -197,17 +212,19 @@ Runner = Callable[[Iterable[AuditTask]], Iterator[Outcome]]
 
 
 @contextmanager
-def runner(workers: int, scheduler: str | None) -> Iterator[Runner]:
+def runner(workers: int, scheduler: str | None, notices: list[str] | None = None
+           ) -> Iterator[Runner]:
     """The runner for the options given, connected first with ``scheduler`` (so a
-    scheduler that cannot be reached stops the audit before it writes anything)."""
+    scheduler that cannot be reached stops the audit before it writes anything); the
+    local pool appends what happened to its workers to ``notices``."""
     if not scheduler:
-        yield backend(workers, None)
+        yield backend(workers, None, notices)
         return
     with connect(scheduler) as client:
         yield lambda tasks: dask_cluster(tasks, scheduler, client)
 
 
-def backend(workers: int, scheduler: str | None) -> Runner:
+def backend(workers: int, scheduler: str | None, notices: list[str] | None = None) -> Runner:
     """The runner for the options given (with ``scheduler``, it connects when run)."""
     if scheduler:
         check_scheduler_address(scheduler)
@@ -216,4 +233,4 @@ def backend(workers: int, scheduler: str | None) -> Runner:
         raise UsageError(f"--workers {workers}: give 1 or more")
     if workers == 1:
         return serial
-    return lambda tasks: local_pool(tasks, workers)
+    return lambda tasks: local_pool(tasks, workers, notices)

@@ -197,3 +197,43 @@ def discover(root: str | os.PathLike[str], site_level: int = 1) -> tuple[CaseFol
     if site_level < 1:
         raise UsageError(f"--site-level {site_level}: give 1 (ROOT/<site>/...) or more")
     return tuple(sorted(_walk(base, base, 0, site_level), key=lambda c: c.key))
+
+
+def _holds_dicom(folder: Path) -> bool:
+    return any(is_dicom_file(f) for f in subtree_files(folder))
+
+
+def stray_file_warnings(cases: tuple[CaseFolder, ...]) -> tuple[str, ...]:
+    """Warnings for case folders that look like a site folder with a stray DICOM file.
+
+    A folder at or above the site level that directly holds a DICOM file is one case with
+    its whole subtree (rule a): when it also has two or more subfolders holding DICOM
+    files, it may be a site folder (or ROOT) with a stray file, whose case folders are
+    then checked as one case. The audit goes on; the warning names the files and
+    subfolders and says what to do.
+
+    Parameters
+    ----------
+    cases
+        The cases found by :func:`discover`.
+
+    Returns
+    -------
+    tuple of str
+        One line per such case folder, in key order.
+    """
+    out = []
+    for case in cases:
+        if case.site != ROOT_SITE:  # rule b: below the site level, never a site folder
+            continue
+        files, dirs = visible_entries(Path(case.folder))
+        subs = [d.name for d in dirs if _holds_dicom(d)]
+        if len(subs) < 2:
+            continue
+        stray = [f.name for f in files if is_dicom_file(f)]
+        out.append(f"case folder {case.key} holds DICOM file(s) directly "
+                   f"({', '.join(stray[:3])}{', ...' if len(stray) > 3 else ''}) and "
+                   f"{len(subs)} subfolders with DICOM files ({', '.join(subs[:3])}"
+                   f"{', ...' if len(subs) > 3 else ''}): they are checked as ONE case; if "
+                   "it is a site folder, move its own DICOM files into a case folder")
+    return tuple(out)

@@ -28,7 +28,7 @@ from typing import IO
 from rtcheck import __version__
 from rtcheck.audit.anonymize import Scrubber, keyed_hash
 from rtcheck.audit.backends import Runner, check_scheduler_address, runner
-from rtcheck.audit.discover import CaseFolder, discover
+from rtcheck.audit.discover import CaseFolder, discover, stray_file_warnings
 from rtcheck.audit.lock import AuditLock
 from rtcheck.audit.manifest import (
     MANIFEST_FILE,
@@ -119,6 +119,20 @@ def _existing(out: Path, run: AuditRun) -> list[Path]:
         raise UsageError(f"--out {out} already holds {len(existing)} audit result(s); give "
                          "--resume to continue that audit or --overwrite to start again")
     return existing
+
+
+def _refuse_foreign(out: Path) -> None:
+    """A usage error when ``out/results`` holds JSON files that are not audit results and
+    ``out`` has no manifest: not an audit folder, so nothing in it is ours to replace."""
+    results = out / RESULTS_DIR
+    if (out / MANIFEST_FILE).exists() or not results.is_dir():
+        return
+    foreign = [p.name for p in sorted(results.glob("*.json")) if read_record(p) is None]
+    if foreign:
+        raise UsageError(f"--out {out}: {results} holds {len(foreign)} file(s) that are not "
+                         f"rtcheck audit results ({', '.join(foreign[:3])}) and there is no "
+                         f"{MANIFEST_FILE}: it is not an audit folder; give a new or empty "
+                         "--out")
 
 
 def _resume_check(out: Path, manifest: Manifest, existing: list[Path],
@@ -221,12 +235,14 @@ def _scrubbed(outcomes: Iterator[tuple[AuditTask, AuditRecord, frozenset[str]]],
 
 
 def _check_all(out: Path, todo: list[AuditTask], execute: Runner, key: bytes | None,
-               progress: Progress) -> None:
+               progress: Progress, notices: list[str]) -> None:
     from rtcheck.audit.summary import write_summary
 
     for task, record in _scrubbed(execute(todo), key):
         write_record(out / RESULTS_DIR, task.result_name, record)
         progress.finished(record)
+        while notices:  # a worker that died, a case retried alone (the local pool)
+            progress.log(f"warning: {notices.pop(0)}")
     write_summary(out)
     progress.log(f"done: {progress.count_text()}")
 
@@ -240,11 +256,14 @@ def run_audit(root: str | os.PathLike[str], out: str | os.PathLike[str],
     if not cases:
         raise InputError("no DICOM files found in it or below it; give the folder that "
                          "holds the site (or case) folders", path=os.fspath(root))
-    warnings = [f"warning: {line}" for line in preflight(cases, config, run.site_level)]
-    with runner(run.workers, run.scheduler) as execute:
+    warnings = [f"warning: {line}" for line in (*stray_file_warnings(cases),
+                                                *preflight(cases, config, run.site_level))]
+    notices: list[str] = []
+    with runner(run.workers, run.scheduler, notices) as execute:
         out_dir = _out_folder(Path(out))
+        _refuse_foreign(out_dir)  # before the lock file: never write into a foreign folder
         with AuditLock(out_dir):
-            return _audit(_Audit(root, out_dir, cases, config, run), execute, warnings,
+            return _audit(_Audit(root, out_dir, cases, config, run, notices), execute, warnings,
                           stream, bar)
 
 
@@ -255,6 +274,7 @@ class _Audit:
     cases: tuple[CaseFolder, ...]
     config: AuditConfig
     run: AuditRun
+    notices: list[str] = field(default_factory=list)
 
 
 def _audit(job: _Audit, execute: Runner, lines: list[str], stream: IO[str] | None,
@@ -279,7 +299,7 @@ def _audit(job: _Audit, execute: Runner, lines: list[str], stream: IO[str] | Non
         progress.log(f"audit of {job.root}: {len(tasks)} case folder(s), "
                      + (f"{len(kept)} kept from an earlier run, " if run.resume else "")
                      + f"{len(todo)} to check")
-        _check_all(out, todo, execute, run.anon_key, progress)
+        _check_all(out, todo, execute, run.anon_key, progress, job.notices)
     except KeyboardInterrupt:
         progress.log(f"interrupted after {progress.done} of {len(tasks)} case(s); every "
                      "finished result is kept: rerun with --resume to finish the audit")

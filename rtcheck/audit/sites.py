@@ -104,12 +104,16 @@ def load_alias_file(path: str | Path, option: str) -> AliasTable:
 
 def _unmatched(files: list[Path], sites: list[str], site_level: int) -> list[str]:
     out = []
+    covered = {p.stem for p in files}
     for path in files:
         if path.stem in sites:
             continue
-        close = difflib.get_close_matches(path.stem, sites, n=1)
+        # suggest only a site without its own file: never a rename onto an existing file
+        close = difflib.get_close_matches(path.stem, [s for s in sites if s not in covered],
+                                          n=1)
         hint = f"rename it to {close[0]}{path.suffix}" if close else (
-            "rename it to <site>.yaml for the site it is meant for")
+            "rename it to <site>.yaml for the site it is meant for (or merge it into that "
+            "site's file)")
         out.append(f"--site-aliases: {path} matches no site at --site-level {site_level} "
                    f"(sites found: {', '.join(sites)}), so it is not used; {hint}")
     return out

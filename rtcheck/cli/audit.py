@@ -107,6 +107,9 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
         sys.exit(130)  # the log line says what was kept and how to finish
     counts = ", ".join(f"{n} {v}" for v, n in outcome.counts.items())
     kept = f" ({outcome.kept} kept by --resume)" if resume else ""
-    click.echo(f"audit: {outcome.cases} case folder(s){kept}: {counts}; summary: "
+    total = sum(outcome.counts.values())  # a verdict per plan; an ERROR per case folder
+    per_plan = (f", {total} verdict(s): one per plan, an ERROR per case folder"
+                if total != outcome.cases else "")
+    click.echo(f"audit: {outcome.cases} case folder(s){kept}{per_plan}: {counts}; summary: "
                f"{os.path.join(out_dir, 'summary.html')}")
     sys.exit(outcome.exit_code)
