@@ -562,3 +562,19 @@ def test_tukey_fences_with_a_floored_iqr() -> None:
             iqr_floor("MU", 3.0)) == pytest.approx((0.95, 1.6, 1.3, 0.03), abs=1e-12)
     assert (metric_unit("coverage", "PTV V100%[%]"), metric_unit("bed", "BED (alpha/beta 3 Gy)"),
             metric_unit("gap", "fraction gap")) == ("%", "Gy", "h")
+
+
+def test_plans_of_one_folder_are_named_by_their_subfolder(tmp_path: Path) -> None:
+    """Two plans with the same label in subfolders a/ and b/ of one case folder are told
+    apart everywhere the summary names a plan (found by a new-user trial)."""
+    both = golden("spine_cord_overdose")
+    both["cases"].append(golden("spine_cord_overdose")["cases"][0])
+    both["cases"][0]["folder"] = "/data/tree/siteA/two/a"
+    both["cases"][1]["folder"] = "/data/tree/siteA/two/b/course1"
+    results = write_results(tmp_path, [record("siteA", "two", both, 0)])
+    s = summarize(results)
+    assert [c.case for c in s.attention] == ["siteA/two/a [T9_SBRT]",
+                                            "siteA/two/b/course1 [T9_SBRT]"]
+    cord = _dist(s, "cord")["siteA"]
+    assert sorted(p["case"] for p in cord["points"]) == ["siteA/two/a [T9_SBRT]",
+                                                        "siteA/two/b/course1 [T9_SBRT]"]

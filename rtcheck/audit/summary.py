@@ -188,8 +188,16 @@ class AuditSummary:
 
 
 def case_name(record: AuditRecord, case: dict[str, Any], n_cases: int) -> str:
-    """A plan case by its folder's key, plus its label when the folder holds several."""
-    return record.case if n_cases == 1 else f"{record.case} [{case.get('label')}]"
+    """A plan case by its folder's key; when the folder holds several, the plan's
+    subfolder (when it has one) and its label: ``site/case/b [T9_SBRT]``."""
+    if n_cases == 1:
+        return record.case
+    folder = str(case.get("folder") or "").replace("\\", "/")
+    marker = f"/{record.case}/"
+    sub = folder.rsplit(marker, 1)[1].strip("/") if record.case != "." and marker in folder \
+        else ""
+    where = f"{record.case}/{sub}" if sub else record.case
+    return f"{where} [{case.get('label')}]"
 
 
 def _site(record: AuditRecord) -> str:
