@@ -370,7 +370,8 @@ _EVENTS: dict[Code, CodeInfo] = {
         "rows dated after a withdrawal or loss to follow-up: not used for endpoints"),
     Code.CPFS_NO_IMAGING: _info(
         (_W,), "events",
-        "no conventional imaging after the start: cPFS is censored at the start (day 0)"),
+        "no conventional imaging without progression after the start: cPFS is censored at the "
+        "start (day 0)"),
     Code.IMAGING_PROGRESSION_NOT_RECORDED: _info(
         (_W,), "events",
         "an imaging row says progression but no 'progression' row has that date: not a cPFS "

@@ -15,7 +15,8 @@ BAD_CSV = REPO / "fixtures" / "cohort" / "bad_events.csv"
 
 #: (patient, row, field, text) expected for fixtures/cohort/bad_events.csv
 BAD_CORPUS = [
-    ("B01", 4, "date", "'2020-13-45' is not a date; write it as YYYY-MM-DD"),
+    ("B01", 4, "date", "'2020-13-45' does not exist (day or month out of range); correct it "
+                       "from the source document"),
     ("B01", 5, "date", "'03/04/2021' is not a date"),
     ("B02", 7, "date", "rt_end on 2020-02-14 is before registration (2020-03-02)"),
     ("B03", 11, "date", "death on 2021-01-10 (row 10) is followed by a psa on 2021-02-01"),
@@ -42,7 +43,7 @@ BAD_CORPUS = [
     ("B17", 64, "value", "'<0.1' disagrees with the limit of detection 0.2 in 'lod'"),
     ("B17", 65, "modality", "'CT' is not allowed; use one of conventional, PSMA"),
     ("B17", 66, "decision_date", "tumour-board decision 2021-02-01 is after the NEST start"),
-    ("B17", 67, "date", "'2021-13' is not a date"),
+    ("B17", 67, "date", "'2021-13' does not exist (month out of range)"),
 ]
 #: warnings listed with the errors of bad_events.csv (patients excluded or without registration)
 BAD_WARNINGS = [

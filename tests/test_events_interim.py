@@ -15,7 +15,7 @@ from rtcheck.events import analyse_file
 from rtcheck.events.psa import psa_summary, week12_text
 from rtcheck.events.report import CSV_COLUMNS, render
 from rtcheck.events.schema import Death, DeathCause, PatientEvents, PsaValue
-from tests.events_helpers import analyse_rows, row, sbrt, write_events, write_lines
+from tests.events_helpers import COHORT_CSV, analyse_rows, row, sbrt, write_events, write_lines
 
 EXCLUDED_C = ("not_treated: start date missing: no course-1 'rt_end'/'rt_fraction' or "
               "'metastasectomy' row, so the patient counts as registered but not treated and is "
@@ -264,3 +264,46 @@ def test_pending_confirmation_in_the_cli_report(tmp_path):
     assert ("PSA response (confirmed decline >= 50 %): 0/0 evaluable patients; 1 not evaluable: "
             "Q (confirmation pending at the cut-off: decline >= 50 % on 2020-06-10, no value "
             ">= 4 weeks later by 2020-06-30)") in text.splitlines()
+
+
+def test_interim_exclusion_reason_is_the_registration_when_it_is_after_the_cutoff() -> None:
+    """Cut-off 2020-09-30 on the shipped cohort: MC13 and MC14 were registered before it and
+    started after it; MC15-MC18 were registered after it (treated or not, the registration
+    decides; found by a data-manager trial); MC19 was registered after it too."""
+    result = analyse_file(COHORT_CSV, date(2020, 9, 30))
+    reasons = {e.patient_id: e.reason for e in result.excluded}
+    assert reasons == {"MC13": "started_after_cutoff", "MC14": "started_after_cutoff",
+                       "MC15": "registered_after_cutoff", "MC16": "registered_after_cutoff",
+                       "MC17": "registered_after_cutoff", "MC18": "registered_after_cutoff",
+                       "MC19": "registered_after_cutoff"}
+    mc15 = next(e for e in result.excluded if e.patient_id == "MC15")
+    assert mc15.detail == ("registered on 2020-10-05, after the cut-off 2020-09-30 (interim "
+                           "analysis): not analysed")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("nan", "'nan' is not a finite number; give the measured value (or leave the row out if "
+            "there is none)"),
+    ('"1,5"', "'1,5' is not a number; give a number with '.' as the decimal mark"),
+])
+def test_bad_psa_values_say_what_to_do(tmp_path, value: str, message: str) -> None:
+    path = write_lines(tmp_path, ["P1,registration,2020-01-01,,", "P1,rt_end,2020-01-10,,,SBRT",
+                                  f"P1,psa,2020-02-01,{value},ng/mL"],
+                       header="patient_id,event_type,date,value,unit,modality\n")
+    result = CliRunner().invoke(cli, ["endpoints", str(path), "--cutoff", "2021-01-01"])
+    assert result.exit_code == 3
+    assert f"patient P1, row 4, field 'value': {message}" in result.stderr
+
+
+def test_an_exclusion_caused_by_a_refused_row_says_so(tmp_path) -> None:
+    """The rt_end row lacks its modality: it is refused, so the patient looks untreated; the
+    PATIENT_EXCLUDED warning shown with the errors points at the row (data-manager trial)."""
+    path = write_lines(tmp_path, ["P1,registration,2020-01-01,,", "P1,rt_end,2020-01-10,,,"],
+                       header="patient_id,event_type,date,value,unit,modality\n")
+    result = CliRunner().invoke(cli, ["endpoints", str(path), "--cutoff", "2021-01-01"])
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert any(ln.strip().startswith("- patient P1, row 3, field 'modality'") for ln in lines)
+    excluded = [ln for ln in lines if "PATIENT_EXCLUDED" in ln]
+    assert len(excluded) == 1 and excluded[0].endswith(
+        "(this patient also has a refused row above: fix it first, it may be the cause)")

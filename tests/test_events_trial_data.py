@@ -225,7 +225,8 @@ def test_cpfs_is_censored_at_the_last_conventional_imaging(tmp_path, imaging_row
     assert cpfs.deciding_event == "censored: last imaging without progression, row 8"
     j = _p(result, "J").endpoint("cpfs")
     assert (j.end_date, j.deciding_event) == (
-        date(2020, 1, 24), "censored: no conventional imaging after the start (day 0)")
+        date(2020, 1, 24),
+        "censored: no conventional imaging without progression after the start (day 0)")
     assert {"CPFS_NO_IMAGING", "IMAGING_PROGRESSION_NOT_RECORDED"} <= set(_codes(result, "J"))
 
 

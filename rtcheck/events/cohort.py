@@ -174,9 +174,10 @@ def _patient_findings(pr: PatientResult, events: PatientEvents, path: str, cutof
     cpfs = pr.endpoint("cpfs")
     if cpfs is not None and cpfs.deciding_event.startswith("censored: no conventional imaging"):
         out.append(Finding("CPFS_NO_IMAGING", Severity.WARNING,
-                           "no conventional imaging after the start: cPFS censored at the "
-                           "start (day 0); add the imaging rows or use --cpfs-censoring "
-                           "last-contact", path=path, subject=pid))
+                           "no conventional imaging without progression after the start: "
+                           "cPFS censored at the start (day 0); add the imaging rows (or the "
+                           "progression row an imaging progression calls for) or use "
+                           "--cpfs-censoring last-contact", path=path, subject=pid))
     off = off_study(events)
     used_until = min(cutoff, off.event_date) if off else cutoff
     for death in events.of(Death):

@@ -158,7 +158,8 @@ def _cpfs_censoring(patient: PatientEvents, start: date, fu: FollowUp) -> tuple[
              if i.modality is ImagingModality.CONVENTIONAL
              and i.result is ImagingResult.NO_PROGRESSION and start < i.event_date <= fu.end_date]
     if not scans:
-        return start, "censored: no conventional imaging after the start (day 0)"
+        return start, ("censored: no conventional imaging without progression after the start "
+                       "(day 0)")
     last = scans[-1]
     return last.event_date, f"censored: last imaging without progression, row {last.row}"
 

@@ -69,7 +69,7 @@ def exclusion(p: PatientEvents, cutoff: date) -> Exclusion | None:
     """Why the patient cannot be analysed at ``cutoff`` (``None``: analysed)."""
     pid, start, off = p.patient_id, treatment_start(p), off_study(p)
     regs = p.of(Registration)
-    if start is None and regs and regs[0].event_date > cutoff:
+    if regs and regs[0].event_date > cutoff:  # treated or not: the registration decides
         return Exclusion(pid, "registered_after_cutoff",
                          f"registered on {regs[0].event_date}, after the cut-off {cutoff} "
                          "(interim analysis): not analysed")

@@ -54,6 +54,7 @@ from rtcheck.events.schema import (
 IMPUTED_DAY = 15
 IMPUTED_MONTH_DAY = (7, 1)
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_ISO_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Drugs that are not next-line systemic treatment on their own (protocol, "Inclusion
 #: criteria": "Denosumab is allowed but not considered as second-line systemic treatment").
 NOT_NEST_DRUGS = frozenset({"denosumab"})
@@ -90,6 +91,9 @@ def parse_date(text: str, column: str = "date") -> date:
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:
+        if _ISO_SHAPE.fullmatch(text):
+            raise RowError(column, f"{text!r} does not exist (day or month out of range); "
+                                   "correct it from the source document") from None
         raise RowError(column, f"{text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
@@ -103,7 +107,8 @@ def parse_event_date(text: str) -> tuple[date, str | None]:
         day = (date(year, int(month), IMPUTED_DAY) if month
                else date(year, *IMPUTED_MONTH_DAY))
     except ValueError:
-        raise RowError("date", f"{text!r} is not a date; write it as YYYY-MM-DD") from None
+        raise RowError("date", f"{text!r} does not exist (month out of range); correct it "
+                               "from the source document") from None
     rule = "day 15" if month else "1 July"
     return day, (f"partial date {text!r} imputed as {day} ({rule}); give the full date "
                  "if the CRF has it")
@@ -116,9 +121,11 @@ def number(row: RawRow, column: str = "value") -> float:
     try:
         value = float(text)
     except ValueError:
-        raise RowError(column, f"{text!r} is not a number; give a number") from None
+        comma = " with '.' as the decimal mark" if "," in text else ""
+        raise RowError(column, f"{text!r} is not a number; give a number{comma}") from None
     if not math.isfinite(value):
-        raise RowError(column, f"{text!r} is not a finite number")
+        raise RowError(column, f"{text!r} is not a finite number; give the measured value "
+                               "(or leave the row out if there is none)")
     return value
 
 

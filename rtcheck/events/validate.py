@@ -27,6 +27,7 @@ data manager fixes anyway and stay, ending "(after the cut-off, not used)".
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ from rtcheck.findings import Finding, Severity
 
 #: Warnings listed with the errors of a refused file (besides the reader's own).
 _SHOWN_WITH_ERRORS = frozenset({"PATIENT_EXCLUDED", "NO_REGISTRATION"})
+#: the patient of a problem line (:func:`rtcheck.events.reader.problem`)
+_PROBLEM_PATIENT = re.compile(r"patient (\S+?)(?:, row \d+)?, field ")
+#: after the exclusion of a patient who also has a refused row (the row may be the cause)
+_CONSEQUENCE = " (this patient also has a refused row above: fix it first, it may be the cause)"
 #: Laboratory values may precede registration (screening labs, protocol "Trial procedures").
 _MAY_PRECEDE_REGISTRATION = (PsaValue, TestosteroneValue, Registration)
 
@@ -250,7 +255,10 @@ def build_cohort(parsed: ParsedEvents, cutoff: date, extra_events: Iterable[Even
         else:
             excluded.append(out)
     shown = [*row_notes, *(f for f in findings if f.code in _SHOWN_WITH_ERRORS)]
+    with_problems = {m.group(1) for p in problems if (m := _PROBLEM_PATIENT.match(p))}
     warnings = [f"(warning) {f.subject or '?'}: {f.code}: {f.message}"
+                + (_CONSEQUENCE if f.code == "PATIENT_EXCLUDED" and f.subject in with_problems
+                   else "")
                 for f in shown if f.severity is not Severity.INFO]
     if problems:
         raise EventDataError(f"{len(problems)} problem(s) in the event data; nothing was "
