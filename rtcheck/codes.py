@@ -7,18 +7,18 @@ and an entry to :data:`CODE_INFO`, then regenerate the README table
 (``python -m rtcheck.code_table`` prints it; ``tests/test_codes.py`` checks that the README
 and this module agree).
 
-:class:`Severity` lives here (and is re-exported by :mod:`rtcheck.findings`) so that
-this module imports nothing from rtcheck: ``findings`` imports ``codes``, never the
-reverse.
+:class:`Severity`, :class:`CodeInfo` and the domains are defined in
+:mod:`rtcheck.code_model` and re-exported here (and :class:`Severity` by
+:mod:`rtcheck.findings`); ``findings`` imports ``codes``, never the reverse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Literal
+
+from rtcheck.code_model import DOMAINS, CodeInfo, Domain, Severity, severity_text
 
 __all__ = [
     "CODE_INFO",
@@ -29,45 +29,6 @@ __all__ = [
     "Severity",
     "severity_text",
 ]
-
-
-class Severity(StrEnum):
-    """How much a finding matters.
-
-    ``INFO`` is context, ``WARNING`` deserves a look, ``ERROR`` means a result that
-    depends on it is not evaluated (and can therefore never be a pass).
-    """
-
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
-
-
-#: The part of rtcheck that emits a code: ``loader`` (:mod:`rtcheck.dicom`, every
-#: command), ``dose`` (DVH engine, indices, TPS comparison and ``rtcheck dvh``),
-#: ``events`` (``rtcheck endpoints``), ``check`` (the protocol plan check).
-Domain = Literal["loader", "dose", "events", "check"]
-DOMAINS: tuple[Domain, ...] = ("loader", "dose", "events", "check")
-
-_SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.ERROR)
-
-
-@dataclass(frozen=True)
-class CodeInfo:
-    """What one code means and which severities it may carry."""
-
-    severities: tuple[Severity, ...]
-    domain: str
-    meaning: str
-
-    def __post_init__(self) -> None:
-        if not self.severities or len(set(self.severities)) != len(self.severities):
-            raise ValueError(f"severities must be non-empty and distinct: {self.severities}")
-        object.__setattr__(self, "severities", tuple(Severity(s) for s in self.severities))
-        if self.domain not in DOMAINS:
-            raise ValueError(f"domain must be one of {DOMAINS}, got {self.domain!r}")
-        if not self.meaning.strip() or "\n" in self.meaning or "|" in self.meaning:
-            raise ValueError(f"meaning must be one non-empty line without '|': {self.meaning!r}")
 
 
 class Code(StrEnum):
@@ -428,8 +389,3 @@ CODE_INFO: Mapping[Code, CodeInfo] = MappingProxyType({**_LOADER, **_DOSE, **_EV
 _unregistered = [c.value for c in Code if c not in CODE_INFO]
 if _unregistered:  # pragma: no cover - a programming error caught at import
     raise RuntimeError(f"codes without CODE_INFO in rtcheck/codes.py: {_unregistered}")
-
-
-def severity_text(severities: tuple[Severity, ...]) -> str:
-    """``"INFO / WARNING"``: the severities in increasing order."""
-    return " / ".join(s.value for s in _SEVERITY_ORDER if s in severities)
