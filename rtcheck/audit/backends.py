@@ -176,14 +176,9 @@ def connect(address: str) -> Any:
                          f"{CONNECT_TIMEOUT_S:g} s; start it or check the address") from exc
 
 
-def dask_cluster(tasks: Iterable[AuditTask], address: str, client: Any = None
-                 ) -> Iterator[Outcome]:
-    """Run ``tasks`` on the scheduler at ``address`` (through ``client`` when given: it is
-    left open; otherwise one is connected and closed here)."""
-    if client is None:
-        with connect(address) as own:
-            yield from dask_cluster(tasks, address, own)
-        return
+def dask_cluster(tasks: Iterable[AuditTask], client: Any) -> Iterator[Outcome]:
+    """Run ``tasks`` through ``client``, a connected ``distributed.Client`` (:func:`connect`;
+    left open)."""
     from distributed import as_completed
 
     window = 2 * max(1, sum(client.nthreads().values()))
@@ -218,17 +213,15 @@ def runner(workers: int, scheduler: str | None, notices: list[str] | None = None
     scheduler that cannot be reached stops the audit before it writes anything); the
     local pool appends what happened to its workers to ``notices``."""
     if not scheduler:
-        yield backend(workers, None, notices)
+        yield backend(workers, notices)
         return
     with connect(scheduler) as client:
-        yield lambda tasks: dask_cluster(tasks, scheduler, client)
+        yield lambda tasks: dask_cluster(tasks, client)
 
 
-def backend(workers: int, scheduler: str | None, notices: list[str] | None = None) -> Runner:
-    """The runner for the options given (with ``scheduler``, it connects when run)."""
-    if scheduler:
-        check_scheduler_address(scheduler)
-        return lambda tasks: dask_cluster(tasks, scheduler)
+def backend(workers: int, notices: list[str] | None = None) -> Runner:
+    """The local runner: this process for one worker, else a process pool (a Dask
+    cluster is reached through :func:`runner`)."""
     if workers < 1:
         raise UsageError(f"--workers {workers}: give 1 or more")
     if workers == 1:

@@ -65,7 +65,7 @@ def current_results(root: str, config: AuditConfig, run: RegressRun) -> dict[str
 
     tasks = _tasks(root, config, run.site_level)
     out = {}
-    for task, record, _ in backend(run.workers, None)(tasks):
+    for task, record, _ in backend(run.workers)(tasks):
         error = None if record.report is not None else str(record.audit.get("error"))
         out[task.case.key] = Side(record.report, error, task.case.folder)
     return dict(sorted(out.items()))
