@@ -17,6 +17,7 @@ Conventions
 from __future__ import annotations
 
 import os
+import statistics
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -209,7 +210,7 @@ class DoseGrid:
         """Voxel spacing ``(dx, dy, dz)`` in mm (dz is the median for non-uniform z)."""
 
         def step(a: FloatArray) -> float:
-            return float(np.median(np.diff(a))) if a.size > 1 else 0.0
+            return statistics.median(np.diff(a).tolist()) if a.size > 1 else 0.0
 
         return (step(self.x_mm), step(self.y_mm), step(self.z_mm))
 
@@ -295,7 +296,7 @@ class Structure:
     @property
     def plane_z_mm(self) -> FloatArray:
         """Distinct contour plane positions (mm), ascending."""
-        return np.unique(np.array([c.z_mm for c in self.contours], dtype=np.float64))
+        return np.array(sorted({c.z_mm for c in self.contours}), dtype=np.float64)
 
 
 @dataclass(frozen=True)

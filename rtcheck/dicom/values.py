@@ -13,6 +13,8 @@ the file and the attribute, instead of a ``ValueError`` deep in the loader.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -22,6 +24,22 @@ from rtcheck.dicom.model import FloatArray
 from rtcheck.errors import DicomInputError
 
 _EMPTY = np.zeros(0, dtype=np.float64)
+
+
+def _parse_ds(text: str) -> FloatArray:
+    """The numbers of a backslash-separated DS text. numpy's C text parser (~25 % faster
+    than converting the split strings) may stop at a malformed value (with a warning or
+    a ``ValueError``, by numpy version), so its count is checked against the separators
+    and any doubt is re-parsed strictly (``ValueError`` names the value)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            values = np.fromstring(text.replace("\\", " "), dtype=np.float64, sep=" ")
+    except ValueError:
+        values = _EMPTY
+    if values.size != text.count("\\") + 1:
+        return np.array(text.split("\\"), dtype=np.float64)
+    return values
 
 
 def ds_array(ds: Dataset, keyword: str) -> FloatArray:
@@ -39,7 +57,7 @@ def ds_array(ds: Dataset, keyword: str) -> FloatArray:
         text = elem.value.decode("ascii").strip(" \x00")
         if not text:
             return _EMPTY
-        return np.array(text.split("\\"), dtype=np.float64)
+        return _parse_ds(text)
     value = ds[keyword].value
     if value is None or value == "":
         return _EMPTY

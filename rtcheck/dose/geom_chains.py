@@ -32,6 +32,7 @@ the even-odd union of its chains, as its planes are of their contours.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,7 +177,7 @@ def build_chains(structure: Structure, gap_factor: float = 1.5,
     """The chains of ``structure`` and its median plane spacing (mm)."""
     planes = group_planes(structure)
     z = np.array([p[0] for p in planes])
-    med = float(np.median(np.diff(z))) if z.size > 1 else default_spacing_mm
+    med = statistics.median(np.diff(z).tolist()) if z.size > 1 else default_spacing_mm
     open_chains: dict[int, list[ContourShape]] = {}  # index in previous plane → chain
     done: list[tuple[list[ContourShape], int, int]] = []  # chain, first plane, last plane
     starts: dict[int, int] = {}

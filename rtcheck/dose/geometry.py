@@ -37,6 +37,7 @@ against analytical values. Med Phys 2015;42(8):4435-4448.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,7 +164,7 @@ def _slab_bounds(
         half = default_spacing_mm / 2.0 if end_cap is EndCap.HALF_SLICE else 0.0
         return z - half, z + half, default_spacing_mm, []
     d = np.diff(z)
-    med = float(np.median(d))
+    med = statistics.median(d.tolist())
     gap = d > gap_factor * med
     mids = (z[:-1] + z[1:]) / 2.0
     lo = np.empty(n)
@@ -245,4 +246,4 @@ def median_plane_spacing_mm(structures: tuple[Structure, ...] | list[Structure])
                 spacings.append(np.diff(z))
     if not spacings:
         return None
-    return float(np.median(np.concatenate(spacings)))
+    return statistics.median(np.concatenate(spacings).tolist())

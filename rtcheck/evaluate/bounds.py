@@ -23,6 +23,7 @@ useless rather than optimistic. Only physical-dose metrics are bounded.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -66,7 +67,7 @@ def _structure_extent(structure: Structure, plane_spacing_mm: float | None,
     cap = 0.0
     if half_slice:
         gaps = np.diff(planes)
-        cap = float(np.median(gaps)) / 2 if gaps.size else (plane_spacing_mm or 0.0) / 2
+        cap = statistics.median(gaps.tolist()) / 2 if gaps.size else (plane_spacing_mm or 0.0) / 2
     lo = np.array([pts[:, 0].min(), pts[:, 1].min(), planes[0] - cap])
     hi = np.array([pts[:, 0].max(), pts[:, 1].max(), planes[-1] + cap])
     return lo, hi
