@@ -74,6 +74,7 @@ class Code(StrEnum):
     STRUCTURE_CONTOUR_GAP = "STRUCTURE_CONTOUR_GAP"
     STRUCTURE_SINGLE_PLANE = "STRUCTURE_SINGLE_PLANE"
     STRUCTURE_CONTOURS_CROSS = "STRUCTURE_CONTOURS_CROSS"
+    STRUCTURE_GEOMETRY_FALLBACK = "STRUCTURE_GEOMETRY_FALLBACK"
     STRUCTURE_NOT_FOUND = "STRUCTURE_NOT_FOUND"
     DVH_NOT_COMPUTED = "DVH_NOT_COMPUTED"
     DVH_FRACTION_DOSE_AS_STORED = "DVH_FRACTION_DOSE_AS_STORED"
@@ -228,6 +229,10 @@ _DOSE: dict[Code, CodeInfo] = {
     Code.STRUCTURE_CONTOURS_CROSS: _info(
         (_W,), "dose",
         "contours cross themselves or each other: the even-odd area is used; check them"),
+    Code.STRUCTURE_GEOMETRY_FALLBACK: _info(
+        (_I,), "dose",
+        "--geometry smooth: part of the structure is modelled as the staircase (contours "
+        "that are not star-shaped about their centroid)"),
     Code.STRUCTURE_NOT_FOUND: _info(
         (_E,), "dose", "no structure of the requested name (--structure or --target)"),
     Code.DVH_NOT_COMPUTED: _info(

@@ -1,4 +1,4 @@
-"""The prototype smooth geometry model (rtcheck.dose.geom_smooth) on real-world stack features.
+"""The smooth geometry model (rtcheck.dose.geom_smooth): point membership on real-world stacks.
 
 Holes, several contours per plane, contours that appear or vanish, gaps,
 non-uniform spacing and contours that are not star-shaped (staircase fallback).
@@ -13,8 +13,7 @@ import pytest
 
 from rtcheck.dicom.model import Contour, Structure
 from rtcheck.dose.geom_chains import build_chains, describe, radial_table
-from rtcheck.dose.geom_smooth import inside, lagrange_weights, smooth_models, smooth_samples
-from tests.ideal_shapes import CENTRE, IDEAL_SHAPES, IdealCase, ideal_dose, ideal_grid
+from rtcheck.dose.geom_smooth import inside, lagrange_weights, smooth_models
 
 
 def circle(cx: float, cy: float, r: float, n: int = 360, reverse: bool = False) -> np.ndarray:
@@ -135,11 +134,3 @@ def test_fallback_is_local_to_the_non_star_contour() -> None:
     assert inside([model], x, np.zeros(4), z).tolist() == [True, False, True, False]
     # at the crescent's plane, its gap is outside
     assert not inside([model], np.array([9.0]), np.array([0.0]), np.array([14.0]))[0]
-
-
-def test_smooth_samples_weights_add_up() -> None:
-    case = IdealCase(IDEAL_SHAPES["sphere_7.2cc"], 3.0, CENTRE[2] - 0.93)
-    dose = ideal_dose("lin_z", case)
-    got = smooth_samples(case.structure(), ideal_grid(dose, case, 2.0), n_points=100_000)
-    assert got.weight_cc.sum() == pytest.approx(got.volume_cc)
-    assert got.volume_cc == pytest.approx(case.volume_mm3 / 1000, rel=0.01)

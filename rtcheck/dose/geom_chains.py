@@ -1,6 +1,6 @@
-"""Contour descriptors and contour chains for the smooth geometry model (prototype, issue #12).
+"""Contour descriptors and contour chains for the smooth geometry model (issue #12).
 
-Not used by the DVH engine yet: :mod:`rtcheck.dose.geom_smooth` builds on it.
+:mod:`rtcheck.dose.geom_smooth` builds on it.
 
 Descriptor of one contour (:class:`ContourShape`)
 -------------------------------------------------
@@ -68,7 +68,7 @@ class ContourShape:
 def _moments(p: FloatArray) -> tuple[float, float, float, float, float]:
     """Signed area, centroid and central second moments σx², σy² of a polygon."""
     x, y = p[:, 0], p[:, 1]
-    xn, yn = np.roll(x, -1), np.roll(y, -1)
+    xn, yn = np.concatenate((x[1:], x[:1])), np.concatenate((y[1:], y[:1]))
     cross = x * yn - xn * y
     a = cross.sum() / 2.0
     cx = float(np.sum((x + xn) * cross) / (6 * a))
@@ -90,9 +90,9 @@ def radial_table(q: FloatArray) -> FloatArray:
     if np.any(step <= 0) or abs(step.sum() - 2 * np.pi) > 1e-6:
         return np.full(N_THETA, np.nan)
     start = int(np.argmin(np.mod(phi, 2 * np.pi)))
-    q = np.roll(q, -start, axis=0)
+    q = np.concatenate((q[start:], q[:start]))
     ang = np.mod(np.arctan2(q[0, 1], q[0, 0]), 2 * np.pi) + np.concatenate(
-        ([0.0], np.cumsum(np.roll(step, -start)[:-1])))
+        ([0.0], np.cumsum(np.concatenate((step[start:], step[:start]))[:-1])))
     theta = np.where(ang[0] > THETA, THETA + 2 * np.pi, THETA)
     i = np.searchsorted(ang, theta, side="right") - 1
     a, b = q[i], q[(i + 1) % q.shape[0]]
@@ -154,13 +154,21 @@ def _overlap(a: ContourShape, b: ContourShape) -> bool:
     return bool(points_inside(q[:, 0], q[:, 1], [a.polygon]).any())
 
 
+def _box(c: ContourShape) -> tuple[float, float, float, float]:
+    p = c.polygon
+    return float(p[:, 0].min()), float(p[:, 0].max()), float(p[:, 1].min()), float(p[:, 1].max())
+
+
 def _link(prev: list[ContourShape], cur: list[ContourShape]) -> dict[int, int]:
     """Map index in ``cur`` → index in ``prev`` of linked contours (one-to-one)."""
     pairs = []
+    boxes = [_box(b) for b in cur]
     for i, a in enumerate(prev):
+        ax0, ax1, ay0, ay1 = _box(a)
         for j, b in enumerate(cur):
-            if a.hole != b.hole:
-                continue
+            bx0, bx1, by0, by1 = boxes[j]
+            if a.hole != b.hole or bx0 > ax1 or bx1 < ax0 or by0 > ay1 or by1 < ay0:
+                continue  # overlapping contours have overlapping boxes
             if _overlap(a, b) or _overlap(b, a):
                 pairs.append((float(np.hypot(a.cx - b.cx, a.cy - b.cy)), i, j))
     links: dict[int, int] = {}

@@ -1,7 +1,8 @@
-"""Smooth geometry model between and beyond contour planes (prototype, issue #12).
+"""Smooth geometry model between and beyond contour planes (``--geometry smooth``, issue #12).
 
-Standalone evaluator, not used by the DVH engine (whose model stays the
-staircase of :mod:`rtcheck.dose.geometry`). See ``docs/geometry-research.md``.
+The DVH engine samples it as thin prisms (:mod:`rtcheck.dose.geom_sections`,
+:meth:`ChainModel.sections`); :func:`inside` is an independent point-membership
+test of the same model, used to check it. See ``docs/geometry-research.md``.
 
 Model ("moment-normalised radial interpolation", ``MNRI``)
 --------------------------------------------------------
@@ -32,10 +33,6 @@ inside when, in the frame ``X = (x - cx)/σx, Y = (y - cy)/σy``, ``X² + Y² �
   normalised frame) the model falls back to the staircase: every point whose
   four-plane stencil (or end trend) uses such a contour is tested against the
   polygon of its nearest plane, as the engine does.
-
-The evaluator (:func:`smooth_samples`) fills the structure's bounding box with
-an R3 quasi-random point set (Roberts 2018), keeps the inside points with equal
-weights and interpolates the dose trilinearly.
 """
 
 from __future__ import annotations
@@ -45,11 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
-from rtcheck.dose.dvh import CumulativeDVH
-from rtcheck.dose.geom_chains import N_THETA, Chain, build_chains
+from rtcheck.dicom.model import FloatArray, Structure
+from rtcheck.dose.geom_chains import N_THETA, THETA, Chain, build_chains
 from rtcheck.dose.geom_scanline import points_inside
-from rtcheck.dose.sample_grid import GridSampler
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
@@ -58,7 +53,7 @@ IntArray = npt.NDArray[np.intp]
 SHRINK = 0.05
 #: Sub-steps used to find where the extrapolated section closes.
 CLOSE_STEPS = 256
-_R3 = (0.8191725133961645, 0.6710436067037893, 0.5497004779019703)  # 1/φ3, 1/φ3², 1/φ3³
+_COS, _SIN = np.cos(THETA), np.sin(THETA)
 
 
 def lagrange_weights(nodes: FloatArray, z: FloatArray) -> FloatArray:
@@ -85,15 +80,17 @@ class ChainModel:
     chain: Chain
 
     @classmethod
-    def of(cls, chain: Chain, median_mm: float) -> ChainModel:
+    def of(cls, chain: Chain, median_mm: float, cap_fraction: float = 0.5) -> ChainModel:
+        """The model of ``chain``; a flat end gets ``cap_fraction`` × its inner spacing
+        (0.5: the half-slice cap, 0: none, as :class:`~rtcheck.dose.settings.EndCap`)."""
         sh = chain.shapes
         z = chain.z
         params = np.array([[s.cx, s.cy, s.sx2, s.sy2, s.area] for s in sh])
         star = np.array([s.star for s in sh])
         r2 = np.where(star[:, None], np.array([s.r2 for s in sh]), 0.0)
         model = cls(z, params, r2, float(z[0]), float(z[-1]), star, chain)
-        lo = model._end(0, chain.limit_lo, median_mm)
-        hi = model._end(len(sh) - 1, chain.limit_hi, median_mm)
+        lo = model._end(0, chain.limit_lo, median_mm, cap_fraction)
+        hi = model._end(len(sh) - 1, chain.limit_hi, median_mm, cap_fraction)
         return cls(z, params, r2, lo, hi, model.star, chain)
 
     def _end_nodes(self, end: int) -> IntArray:
@@ -107,12 +104,12 @@ class ChainModel:
         m = min(n, 3)
         return np.arange(m) if end == 0 else np.arange(n - m, n)
 
-    def _end(self, end: int, limit: float, median_mm: float) -> float:
-        """z of the chain's end beyond plane ``end`` (trend-driven, else half-slice)."""
+    def _end(self, end: int, limit: float, median_mm: float, cap_fraction: float) -> float:
+        """z of the chain's end beyond plane ``end`` (trend-driven, else the flat cap)."""
         n = self.z.size
         ze = float(self.z[end])
         inner = 1 if end == 0 else n - 2
-        cap = abs(ze - float(self.z[inner])) / 2 if n > 1 else median_mm / 2
+        cap = cap_fraction * (abs(ze - float(self.z[inner])) if n > 1 else median_mm)
         direction = -1.0 if end == 0 else 1.0
         flat = self.params[end, 4] >= (1 - SHRINK) * self.params[inner, 4] if n > 1 else True
         if flat or not self.star[self._end_nodes(end)].all():
@@ -168,6 +165,48 @@ class ChainModel:
             out[smooth] = self._smooth(x[smooth], y[smooth], z[smooth], idx[~fallback])
         return out
 
+    def sections(self, zq: FloatArray) -> tuple[list[FloatArray | None], BoolArray]:
+        """The chain's section polygon at each height ``zq`` (inside ``[z_lo, z_hi]``)
+        and whether it is the staircase's (a stencil with a non-star contour).
+
+        A smooth section is the radial table mapped back from the normalised frame
+        (:data:`N_THETA` vertices); ``None`` where a second moment vanishes.
+        """
+        idx = self.stencil(zq)
+        fallback = self._falls_back(idx)
+        out: list[FloatArray | None] = [None] * zq.size
+        mids = (self.z[:-1] + self.z[1:]) / 2
+        for i in np.flatnonzero(fallback):
+            out[i] = self.chain.shapes[int(np.searchsorted(mids, zq[i]))].polygon
+        smooth = np.flatnonzero(~fallback)
+        if smooth.size:
+            p, r2 = self._interpolated(zq[smooth], idx[smooth])
+            radius = np.sqrt(np.maximum(r2, 0.0))
+            for row, i in enumerate(smooth):
+                if p[row, 2] > 0 and p[row, 3] > 0:
+                    out[i] = np.column_stack((
+                        p[row, 0] + np.sqrt(p[row, 2]) * radius[row] * _COS,
+                        p[row, 1] + np.sqrt(p[row, 3]) * radius[row] * _SIN))
+        return out, fallback
+
+    def _falls_back(self, idx: IntArray) -> BoolArray:
+        """Rows of a :meth:`stencil` that use a contour that is not star-shaped."""
+        return np.asarray(np.any((idx >= 0) & ~self.star[np.maximum(idx, 0)], axis=1))
+
+    def falls_back(self, zq: FloatArray) -> BoolArray:
+        """Whether the section at each height ``zq`` is the staircase's."""
+        return self._falls_back(self.stencil(zq))
+
+    def _interpolated(self, zq: FloatArray, idx: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Lagrange-interpolated parameters ``(m, 5)`` and radial tables ``(m, N_THETA)``."""
+        valid = idx >= 0
+        nodes = np.where(valid, self.z[np.maximum(idx, 0)], 0.0)
+        nodes = np.where(valid, nodes, zq[:, None] + 1e3 * (1 + np.arange(idx.shape[1])))
+        w = np.where(valid, lagrange_weights(nodes, zq), 0.0)
+        ii = np.maximum(idx, 0)
+        return (np.einsum("mk,mkc->mc", w, self.params[ii]),
+                np.einsum("mk,mkt->mt", w, self.r2[ii]))
+
     def fallback_share(self) -> float:
         """Share of the chain's plane intervals evaluated as staircase (non-star contours)."""
         if self.star.all():
@@ -208,23 +247,11 @@ class ChainModel:
         return got
 
 
-@dataclass(frozen=True)
-class SmoothSamples:
-    """Equal-weight inside samples of the smooth model and their dose."""
-
-    dose_gy: FloatArray
-    weight_cc: FloatArray
-    volume_cc: float
-    n_box: int
-
-    def dvh(self) -> CumulativeDVH:
-        return CumulativeDVH.from_samples(self.dose_gy, self.weight_cc)
-
-
-def smooth_models(structure: Structure, gap_factor: float = 1.5) -> list[ChainModel]:
-    """The chain models of ``structure``."""
-    chains, med = build_chains(structure, gap_factor)
-    return [ChainModel.of(c, med) for c in chains]
+def smooth_models(structure: Structure, gap_factor: float = 1.5, cap_fraction: float = 0.5,
+                  default_spacing_mm: float = 3.0) -> list[ChainModel]:
+    """The chain models of ``structure`` (``cap_fraction``: see :meth:`ChainModel.of`)."""
+    chains, med = build_chains(structure, gap_factor, default_spacing_mm)
+    return [ChainModel.of(c, med, cap_fraction) for c in chains]
 
 
 def inside(models: list[ChainModel], x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
@@ -233,33 +260,3 @@ def inside(models: list[ChainModel], x: FloatArray, y: FloatArray, z: FloatArray
     for m in models:
         parity ^= m.inside(x, y, z)
     return parity
-
-
-def bounding_box(models: list[ChainModel]) -> tuple[float, float, float, float, float, float]:
-    """A box containing every chain's solid (mm): contours + their trend over the ends."""
-    pts = np.concatenate([s.polygon for m in models for s in m.chain.shapes])
-    span = max(float(np.ptp(pts[:, 0])), float(np.ptp(pts[:, 1])))
-    margin = 0.25 * span + 1.0
-    return (float(pts[:, 0].min()) - margin, float(pts[:, 0].max()) + margin,
-            float(pts[:, 1].min()) - margin, float(pts[:, 1].max()) + margin,
-            min(m.z_lo for m in models), max(m.z_hi for m in models))
-
-
-def smooth_samples(structure: Structure, grid: DoseGrid, n_points: int = 400_000,
-                   chunk: int = 200_000) -> SmoothSamples:
-    """Quasi-Monte-Carlo samples of the smooth model of ``structure`` with their dose."""
-    models = smooth_models(structure)
-    box = bounding_box(models)
-    lo = np.array(box[0::2])
-    size = np.array(box[1::2]) - lo
-    sampler = GridSampler(grid)
-    doses = []
-    for s in range(0, n_points, chunk):
-        i = np.arange(s + 1, min(s + chunk, n_points) + 1, dtype=np.float64)
-        u = np.mod(0.5 + i[:, None] * np.array(_R3)[None, :], 1.0)
-        pts = lo + u * size
-        keep = inside(models, pts[:, 0], pts[:, 1], pts[:, 2])
-        doses.append(sampler.trilinear(pts[keep, 0], pts[keep, 1], pts[keep, 2]))
-    dose = np.concatenate(doses)
-    cell_cc = float(np.prod(size)) / n_points / 1000.0
-    return SmoothSamples(dose, np.full(dose.size, cell_cc), dose.size * cell_cc, n_points)

@@ -56,7 +56,8 @@ def polygon_area_mm2(points_xy_mm: FloatArray) -> float:
     if points_xy_mm.shape[0] < 3:
         return 0.0
     x, y = points_xy_mm[:, 0], points_xy_mm[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
+    yn, xn = np.concatenate((y[1:], y[:1])), np.concatenate((x[1:], x[:1]))  # np.roll(., -1)
+    return float(abs(np.dot(x, yn) - np.dot(y, xn)) / 2.0)
 
 
 def even_odd_area_mm2(polygons: tuple[FloatArray, ...]) -> float:

@@ -52,10 +52,11 @@ import numpy as np
 
 from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
 from rtcheck.dose.geom_scanline import Edges, ragged_ranges, strip_samples
+from rtcheck.dose.geom_sections import fallback_finding, smooth_geometry
 from rtcheck.dose.geometry import PlaneSlab, StackGeometry, stack_geometry
 from rtcheck.dose.sample_extremes import slab_extremes
 from rtcheck.dose.sample_grid import GridSampler
-from rtcheck.dose.settings import DvhSettings
+from rtcheck.dose.settings import DvhSettings, Geometry
 from rtcheck.findings import Finding, Severity
 
 
@@ -340,6 +341,12 @@ def sample_structure(
     if geometry is None:
         geometry = _geometry(structure, grid, settings, default_plane_spacing_mm)
     h = settings.sample_step_mm(geometry.volume_cc)
+    model_findings: tuple[Finding, ...] = ()
+    if settings.geometry is Geometry.SMOOTH:
+        smooth = smooth_geometry(structure, geometry, settings.end_cap, settings.gap_factor, h)
+        geometry = smooth.geometry
+        if smooth.fallback_share > 0:
+            model_findings = (fallback_finding(structure.name, smooth.fallback_share),)
     sampler = GridSampler(grid)
     slabs = [s for s in geometry.slabs
              if s.thickness_mm > 0 and any(p.shape[0] >= 3 for p in s.polygons)]
@@ -357,6 +364,6 @@ def sample_structure(
         step_mm=h,
         dmin_gy=got.dmin if has_dose else None,
         dmax_gy=got.dmax if has_dose else None,
-        findings=(*geometry.findings, *got.findings,
+        findings=(*geometry.findings, *model_findings, *got.findings,
                   *_volume_findings(structure.name, volume_cc, outside_cc)),
     )

@@ -37,6 +37,27 @@ class EndCap(StrEnum):
     NONE = "NONE"
 
 
+class Geometry(StrEnum):
+    """The shape a structure is given between and beyond its contour planes (issue #12).
+
+    ``STACKED``
+        Each contour extruded over its slab (the staircase of Nelms et al. 2015,
+        :mod:`rtcheck.dose.geometry`), the end caps set by :class:`EndCap`. What
+        treatment planning systems do; the default, and the model to use to
+        reproduce a TPS's numbers.
+    ``SMOOTH``
+        Moment-normalised radial interpolation (``docs/geometry-research.md``): the
+        sections' centroid, second moments and normalised radial function are
+        interpolated by cubics through four planes, and a shrinking end is closed
+        by the trend of its last three planes (a flat end keeps the :class:`EndCap`
+        cap). Near a contour that is not star-shaped about its centroid the
+        section falls back to the staircase's (reported per structure).
+    """
+
+    STACKED = "stacked"
+    SMOOTH = "smooth"
+
+
 @dataclass(frozen=True)
 class DvhSettings:
     """Frozen, validated settings of the DVH computation.
@@ -80,6 +101,9 @@ class DvhSettings:
         Surface points used for Dmin/Dmax are placed along every contour edge
         at most ``edge_step_fraction`` × the in-plane dose spacing apart (see
         :mod:`rtcheck.dose.sample_extremes`).
+    geometry
+        The model between and beyond contour planes, see :class:`Geometry`
+        (default ``STACKED``).
     """
 
     end_cap: EndCap = EndCap.HALF_SLICE
@@ -90,10 +114,13 @@ class DvhSettings:
     gap_factor: float = 1.5
     default_plane_spacing_mm: float | None = None
     edge_step_fraction: float = 0.25
+    geometry: Geometry = Geometry.STACKED
 
     def __post_init__(self) -> None:
         if not isinstance(self.end_cap, EndCap):
             object.__setattr__(self, "end_cap", EndCap(self.end_cap))
+        if not isinstance(self.geometry, Geometry):
+            object.__setattr__(self, "geometry", Geometry(self.geometry))
         if self.min_samples < 1000:
             raise ValueError(f"min_samples must be >= 1000, got {self.min_samples}")
         if self.max_samples < self.min_samples:

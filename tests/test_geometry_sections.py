@@ -1,0 +1,117 @@
+"""``--geometry smooth`` in the DVH engine (rtcheck.dose.geom_sections): thin prisms of the
+smooth model, sampled like the staircase, against closed forms and the staircase itself."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rtcheck.dicom.model import Contour, DoseGrid, DoseSummationType, Structure
+from rtcheck.dose.engine import compute_dvh
+from rtcheck.dose.settings import DvhSettings, EndCap, Geometry
+from tests.ideal_shapes import IDEAL_SHAPES, IdealCase, ideal_dose, ideal_grid
+
+SMOOTH = DvhSettings(geometry=Geometry.SMOOTH)
+
+
+def circle(cx: float, cy: float, r: float, n: int = 720, reverse: bool = False) -> np.ndarray:
+    t = np.arange(n) * 2 * np.pi / n
+    p = np.column_stack((cx + r * np.cos(t), cy + r * np.sin(t)))
+    return p[::-1] if reverse else p
+
+
+def polygon_area(p: np.ndarray) -> float:
+    x, y = p[:, 0], p[:, 1]
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+
+
+def structure(planes: list[tuple[float, list[np.ndarray]]]) -> Structure:
+    return Structure(roi_number=1, name="s",
+                     contours=tuple(Contour(z, p) for z, polys in planes for p in polys))
+
+
+def uniform_grid(dose_gy: float = 10.0) -> DoseGrid:
+    axis = np.arange(-40.0, 40.1, 2.0)
+    return DoseGrid(axis, axis, axis, np.full((axis.size,) * 3, dose_gy), "PHYSICAL",
+                    DoseSummationType.PLAN, "1.2.3", "1.2.3.4")
+
+
+def ring() -> np.ndarray:
+    """A C-shaped contour: not star-shaped about its centroid."""
+    t = np.linspace(0.3, 2 * np.pi - 0.3, 200)
+    return np.concatenate((np.column_stack((10 * np.cos(t), 10 * np.sin(t))),
+                           np.column_stack((6 * np.cos(t[::-1]), 6 * np.sin(t[::-1])))))
+
+
+@pytest.mark.parametrize(("end_cap", "length_mm"), [(EndCap.HALF_SLICE, 21.0), (EndCap.NONE, 18.0)])
+def test_annular_tube_flat_ends_follow_the_end_cap_setting(end_cap: EndCap,
+                                                           length_mm: float) -> None:
+    """A tube with a hole (two chains, even-odd), flat ends: the cap is the setting's."""
+    outer, inner = circle(0, 0, 10), circle(0, 0, 4, reverse=True)
+    s = structure([(float(z), [outer, inner]) for z in np.arange(0.0, 19.0, 3.0)])
+    got = compute_dvh(s, uniform_grid(), DvhSettings(geometry=Geometry.SMOOTH, end_cap=end_cap))
+    stacked = compute_dvh(s, uniform_grid(), DvhSettings(end_cap=end_cap))
+    section_mm2 = polygon_area(outer) - polygon_area(inner)
+    # the radial table (1024 rays) of a 720-gon: area within 1e-5 of the polygon's
+    assert got.volume_cc == pytest.approx(section_mm2 * length_mm / 1000, rel=1e-4)
+    assert stacked.volume_cc == pytest.approx(section_mm2 * length_mm / 1000, rel=1e-9)
+    assert got.dvh is not None and got.dvh.mean_gy == pytest.approx(10.0, rel=1e-12)
+    assert not any(f.code == "STRUCTURE_GEOMETRY_FALLBACK" for f in got.findings)
+
+
+def test_sphere_is_reconstructed_where_the_staircase_errs() -> None:
+    """Sphere R = 12 mm contoured every 3 mm: closed-form volume 7.238 cc."""
+    zs = np.arange(-10.5, 11.0, 3.0)  # planes at ±1.5, ±4.5, ±7.5, ±10.5 mm
+    s = structure([(float(z), [circle(0, 0, math.sqrt(144 - z * z))]) for z in zs])
+    truth_cc = 4 / 3 * math.pi * 12**3 / 1000
+    smooth = compute_dvh(s, uniform_grid(), SMOOTH).volume_cc
+    stacked = compute_dvh(s, uniform_grid()).volume_cc
+    # staircase: trapezoid sections + half-slice caps, by hand
+    by_hand = sum(polygon_area(circle(0, 0, math.sqrt(144 - z * z))) * 3.0 for z in zs) / 1000
+    assert stacked == pytest.approx(by_hand, rel=1e-9)
+    assert abs(stacked / truth_cc - 1) > 0.003  # +0.44 %: the staircase's error
+    assert smooth == pytest.approx(truth_cc, rel=1e-3)
+
+
+def test_non_star_stack_is_the_staircase_and_says_so() -> None:
+    s = structure([(z, [ring()]) for z in (0.0, 2.0, 4.0)])
+    got = compute_dvh(s, uniform_grid(), SMOOTH)
+    stacked = compute_dvh(s, uniform_grid())
+    assert got.volume_cc == pytest.approx(stacked.volume_cc, rel=1e-12)
+    (finding,) = [f for f in got.findings if f.code == "STRUCTURE_GEOMETRY_FALLBACK"]
+    assert finding.message.startswith("100 % of the volume is modelled as the staircase")
+    assert finding.severity.name == "INFO"
+
+
+def test_fallback_share_is_local_to_the_crescent() -> None:
+    """One crescent among 15 discs: only the slabs whose stencil uses it are staircase."""
+    planes = [(float(z), [circle(0, 0, 10)]) for z in np.arange(0.0, 30.0, 2.0)]
+    planes[7] = (planes[7][0], [ring()])
+    got = compute_dvh(structure(planes), uniform_grid(), SMOOTH)
+    (finding,) = [f for f in got.findings if f.code == "STRUCTURE_GEOMETRY_FALLBACK"]
+    share = float(finding.message.split(" %")[0])
+    # the four-plane stencils of the plane intervals 5-6 .. 8-9 use the crescent (plane 7,
+    # z = 14): z 10..18 is the staircase, 6 mm of disc and 2 mm of crescent, of a stack
+    # of 28 mm of disc (caps included) and 2 mm of crescent
+    disc, crescent = polygon_area(circle(0, 0, 10)), polygon_area(ring())
+    assert share == round(100 * (6 * disc + 2 * crescent) / (28 * disc + 2 * crescent))  # 25
+
+
+def test_smooth_dmax_is_on_the_model_surface() -> None:
+    """Linear SI dose on the 7.2 cc sphere: Dmax/Dmin are at the poles of the model, which
+    the smooth model closes at the true poles (the staircase stops at its caps)."""
+    case = IdealCase(IDEAL_SHAPES["sphere_7.2cc"], 3.0, 0.37)
+    dose = ideal_dose("lin_z", case)
+    truth = case.truth(dose)
+    got = compute_dvh(case.structure(), ideal_grid(dose, case, 2.0), SMOOTH)
+    assert got.dvh is not None
+    assert got.dvh.max_gy == pytest.approx(truth["Dmax"], rel=2e-3)
+    assert got.dvh.min_gy == pytest.approx(truth["Dmin"], rel=2e-3)
+
+
+def test_geometry_setting_is_validated() -> None:
+    assert DvhSettings(geometry="smooth").geometry is Geometry.SMOOTH  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'round' is not a valid Geometry"):
+        DvhSettings(geometry="round")  # type: ignore[arg-type]
