@@ -36,9 +36,9 @@ import statistics
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from rtcheck.dicom.model import FloatArray, Structure
-from rtcheck.dose.geom_scanline import points_inside
 from rtcheck.dose.geometry import group_planes
 
 #: Angles of the radial table of a contour.
@@ -131,12 +131,30 @@ class Chain:
         return np.array([s.z for s in self.shapes])
 
 
+def _inside(q: FloatArray, polygon: FloatArray) -> npt.NDArray[np.bool_]:
+    """Crossing-number test of the points ``q`` (m, 2) against one polygon: the rule of
+    :func:`~rtcheck.dose.geom_scanline.points_inside`, without building its edge tables
+    (linking calls it for every pair of contours of consecutive planes)."""
+    x0, y0 = polygon[:, 0], polygon[:, 1]
+    lo_x, hi_x, lo_y, hi_y = x0.min(), x0.max(), y0.min(), y0.max()
+    near = (q[:, 0] >= lo_x) & (q[:, 0] <= hi_x) & (q[:, 1] >= lo_y) & (q[:, 1] <= hi_y)
+    out = np.zeros(q.shape[0], dtype=bool)
+    if not near.any():
+        return out
+    x1, y1 = np.concatenate((x0[1:], x0[:1])), np.concatenate((y0[1:], y0[:1]))
+    x, y = q[near, :1], q[near, 1:]
+    spans = (np.minimum(y0, y1) <= y) & (y < np.maximum(y0, y1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xc = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+    out[near] = np.count_nonzero(spans & (x < xc), axis=1) % 2 == 1
+    return out
+
+
 def _holes(polys: tuple[FloatArray, ...]) -> list[bool]:
     """Whether each polygon lies inside an odd number of the others (a hole)."""
     flags = []
     for i, p in enumerate(polys):
-        depth = sum(bool(points_inside(p[:1, 0], p[:1, 1], [q])[0])
-                    for j, q in enumerate(polys) if j != i)
+        depth = sum(bool(_inside(p[:1], q)[0]) for j, q in enumerate(polys) if j != i)
         flags.append(depth % 2 == 1)
     return flags
 
@@ -150,8 +168,7 @@ def _probes(c: ContourShape) -> FloatArray:
 
 def _overlap(a: ContourShape, b: ContourShape) -> bool:
     """True when a probe point of ``b`` lies inside ``a``."""
-    q = _probes(b)
-    return bool(points_inside(q[:, 0], q[:, 1], [a.polygon]).any())
+    return bool(_inside(_probes(b), a.polygon).any())
 
 
 def _box(c: ContourShape) -> tuple[float, float, float, float]:

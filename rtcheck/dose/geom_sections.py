@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from rtcheck.dicom.model import FloatArray, Structure
 from rtcheck.dose.geom_smooth import ChainModel, smooth_models
@@ -50,19 +51,31 @@ def _boundaries(models: list[ChainModel], step_mm: float) -> FloatArray:
     (not where every section is the staircase's). The knots are the chain ends, the
     mid-planes (where a staircase section changes) and the planes (where a stencil
     changes, hence where a section switches between smooth and staircase)."""
-    breaks = {m.z_lo for m in models} | {m.z_hi for m in models}
+    fixed = {m.z_lo for m in models} | {m.z_hi for m in models}
+    planes: set[float] = set()
     for m in models:
-        inner = m.z[(m.z > m.z_lo) & (m.z < m.z_hi)]
-        breaks.update(((m.z[:-1] + m.z[1:]) / 2).tolist() + inner.tolist())
-    knots = np.array(sorted(breaks))
+        fixed.update(((m.z[:-1] + m.z[1:]) / 2).tolist())
+        planes.update(m.z[(m.z > m.z_lo) & (m.z < m.z_hi)].tolist())
+    knots = np.array(sorted(fixed | planes))
+    varies = _varies(models, knots)
+    # a plane between two staircase intervals changes no section: one slab, as stacked
+    keep = np.ones(knots.size, dtype=bool)
+    keep[1:-1] = varies[:-1] | varies[1:] | np.isin(knots[1:-1], list(fixed))
+    knots = knots[keep]
+    varies = _varies(models, knots)
+    parts = [np.linspace(a, b, (max(1, math.ceil((b - a) / step_mm - 1e-9)) if v else 1) + 1)[:-1]
+             for (a, b), v in zip(itertools.pairwise(knots), varies, strict=True)]
+    return np.concatenate([*parts, knots[-1:]])
+
+
+def _varies(models: list[ChainModel], knots: FloatArray) -> npt.NDArray[np.bool_]:
+    """Whether some chain's section is smooth (not the staircase's) in each interval."""
     centre = (knots[:-1] + knots[1:]) / 2
     varies = np.zeros(centre.size, dtype=bool)
     for m in models:
         sel = np.flatnonzero((centre >= m.z_lo) & (centre <= m.z_hi))
         varies[sel] |= ~m.falls_back(centre[sel])
-    parts = [np.linspace(a, b, (max(1, math.ceil((b - a) / step_mm - 1e-9)) if v else 1) + 1)[:-1]
-             for (a, b), v in zip(itertools.pairwise(knots), varies, strict=True)]
-    return np.concatenate([*parts, knots[-1:]])
+    return varies
 
 
 def _sections(models: list[ChainModel], mid: FloatArray,

@@ -54,6 +54,8 @@ SHRINK = 0.05
 #: Sub-steps used to find where the extrapolated section closes.
 CLOSE_STEPS = 256
 _COS, _SIN = np.cos(THETA), np.sin(THETA)
+#: Fewest vertices of a smooth section polygon (see :attr:`ChainModel.ray_stride`).
+MIN_SECTION_VERTICES = 256
 
 
 def lagrange_weights(nodes: FloatArray, z: FloatArray) -> FloatArray:
@@ -181,13 +183,25 @@ class ChainModel:
         smooth = np.flatnonzero(~fallback)
         if smooth.size:
             p, r2 = self._interpolated(zq[smooth], idx[smooth])
-            radius = np.sqrt(np.maximum(r2, 0.0))
+            k = self.ray_stride
+            radius = np.sqrt(np.maximum(r2[:, ::k], 0.0))
+            cos, sin = _COS[::k], _SIN[::k]
             for row, i in enumerate(smooth):
                 if p[row, 2] > 0 and p[row, 3] > 0:
                     out[i] = np.column_stack((
-                        p[row, 0] + np.sqrt(p[row, 2]) * radius[row] * _COS,
-                        p[row, 1] + np.sqrt(p[row, 3]) * radius[row] * _SIN))
+                        p[row, 0] + np.sqrt(p[row, 2]) * radius[row] * cos,
+                        p[row, 1] + np.sqrt(p[row, 3]) * radius[row] * sin))
         return out, fallback
+
+    @property
+    def ray_stride(self) -> int:
+        """Every how many table angles a section polygon takes a vertex: the chain's
+        largest vertex count rounded up to a power of two, at least
+        :data:`MIN_SECTION_VERTICES` (a 40-vertex contour does not need 1024-vertex
+        sections, whose edges the Dmin/Dmax search would all visit)."""
+        most = max(s.polygon.shape[0] for s in self.chain.shapes)
+        vertices = max(MIN_SECTION_VERTICES, 1 << max(0, most - 1).bit_length())
+        return max(1, N_THETA // vertices)
 
     def _falls_back(self, idx: IntArray) -> BoolArray:
         """Rows of a :meth:`stencil` that use a contour that is not star-shaped."""
