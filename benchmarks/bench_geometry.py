@@ -134,6 +134,33 @@ def _best_of_three(ss: object, grid: object, settings: DvhSettings) -> tuple[flo
     return best, results
 
 
+def markdown(results: list[tuple[Case, dict[str, float], dict[str, float], float, float]]
+             ) -> None:
+    """The per-shape table (worst |error| % over doses, grids and phases, stacked / smooth,
+    bold where smooth misses the aim) and the summary table of the README."""
+    print("\n| shape | s mm | " + " | ".join(METRICS) + " |")
+    print("|---|---|" + "---|" * len(METRICS))
+    for name, spacing in itertools.product(IDEAL_SHAPES, SPACINGS):
+        rows = [r for r in results if r[0][0] == name and r[0][1] == spacing]
+        if not rows:
+            continue
+        cells = []
+        for m in METRICS:
+            a = max(abs(r[1][m]) for r in rows)
+            b = max(abs(r[2][m]) for r in rows)
+            cells.append(f"{a:.2f} / " + (f"**{b:.2f}**" if b > AIM[m] else f"{b:.2f}"))
+        print(f"| {name} | {spacing:g} | " + " | ".join(cells) + " |")
+    print("\n| metric (aim) | stacked worst | stacked p95 | stacked misses | smooth worst "
+          "| smooth p95 | smooth misses |")
+    print("|---|---|---|---|---|---|---|")
+    for m in METRICS:
+        e1 = [abs(r[1][m]) for r in results]
+        e2 = [abs(r[2][m]) for r in results]
+        print(f"| {m} ({AIM[m]:g} %) | {max(e1):.2f} | {np.percentile(e1, 95):.2f} | "
+              f"{sum(e > AIM[m] for e in e1)} | {max(e2):.2f} | {np.percentile(e2, 95):.2f} | "
+              f"{sum(e > AIM[m] for e in e2)} |")
+
+
 def breast_cost() -> None:
     """All-structure DVH time of both models on the shared breast export, and the share
     of each structure's volume the smooth model leaves to the staircase."""
@@ -187,6 +214,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--csv", type=Path)
+    ap.add_argument("--markdown", action="store_true", help="print the README tables too")
     ap.add_argument("--breast", action="store_true")
     ap.add_argument("--shapes", nargs="*", default=None)
     ap.add_argument("--breast-only", action="store_true")
@@ -203,6 +231,8 @@ def main() -> None:
         results = list(pool.map(run, todo, chunksize=4))
     print_table(results)
     summary(results)
+    if args.markdown:
+        markdown(results)
     if args.csv:
         with args.csv.open("w", newline="") as f:
             w = csv.writer(f)

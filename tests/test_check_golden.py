@@ -102,7 +102,7 @@ def test_golden_files_are_normalised_and_small(case: str) -> None:
 def test_verdict_and_which_checks_fail(case: str, actual: dict[str, dict[str, Any]]) -> None:
     verdict, failing, not_evaluated = EXPECTED[case]
     for report in (actual[case], golden(case)):
-        assert report["schema_version"] == "1.0"
+        assert report["schema_version"] == "1.1"
         assert report["verdict"] == verdict
         assert report["cases"][0]["verdict"] == verdict
         checks = checks_of(report)

@@ -160,7 +160,7 @@ def test_shorthand_json(case: str, shorthand_json: dict[str, Result]) -> None:
     res = shorthand_json[case]
     assert res.exit_code == EXIT[VERDICT[case]], res.stderr
     doc = json.loads(res.stdout)
-    assert doc["schema_version"] == "1.0"
+    assert doc["schema_version"] == "1.1"
     assert doc["verdict"] == VERDICT[case] == case_of(doc)["verdict"]
     # the command line computes what the golden file holds (options from rtcheck.yaml)
     diff = differences(json.loads(golden_path(case).read_text(encoding="utf-8")),
@@ -225,7 +225,7 @@ def test_extra_json_file(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.stderr
     assert "VERDICT: PASS" in res.stdout  # the text still goes to stdout
     doc = json.loads(target.read_text(encoding="utf-8"))
-    assert doc["schema_version"] == "1.0" and doc["verdict"] == "PASS"
+    assert doc["schema_version"] == "1.1" and doc["verdict"] == "PASS"
     # an existing extra file is refused before any work
     again = run("check", fixture("spine_sbrt"), "--json", target)
     assert again.exit_code == 2 and str(target) in again.stderr

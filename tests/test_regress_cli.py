@@ -162,7 +162,7 @@ def test_unusable_baseline_exits_3(tmp_path: Path) -> None:
     result = run(fixture("spine_sbrt"), "--baseline", future)
     assert result.exit_code == 3
     assert (f"rtcheck: error: {future}: baseline: result schema_version '2.0' cannot be "
-            "compared by this rtcheck (reads 1.0)") in result.output
+            "compared by this rtcheck (reads 1.1)") in result.output
     (tmp_path / "notes.json").write_text('{"hello": 1}', encoding="utf-8")
     result = run(fixture("spine_sbrt"), "--baseline", tmp_path / "notes.json")
     assert result.exit_code == 3 and "not a plan-check result" in result.output

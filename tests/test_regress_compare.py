@@ -203,6 +203,26 @@ def test_provenance_differences_are_information_only() -> None:
     assert "provenance.dvh_settings.end_cap: HALF_SLICE → NONE" in render_text(comparison)
 
 
+def test_a_result_without_geometry_was_computed_with_the_staircase() -> None:
+    """A schema-1.0 result (before issue #12) has no ``dvh_settings.geometry``: it was
+    computed with the stacked model, so only another model is listed."""
+    old, cur = golden(), golden()
+    del old["provenance"]["dvh_settings"]["geometry"]
+    old["schema_version"] = "1.0"
+    assert cur["provenance"]["dvh_settings"]["geometry"] == "stacked"
+    comparison = compare_reports(cur, old)
+    assert not comparison.drift and comparison.reports[0].provenance == ()
+    cur["provenance"]["dvh_settings"]["geometry"] = "smooth"
+    comparison = compare_reports(cur, old)
+    assert not comparison.drift
+    got = {d.what: (d.baseline, d.current) for d in comparison.reports[0].provenance}
+    assert got == {"provenance.dvh_settings.geometry": ("stacked", "smooth")}
+    assert "provenance.dvh_settings.geometry: stacked → smooth" in render_text(comparison)
+    back = compare_reports(old, cur)  # either side may be the old one
+    assert {d.what: (d.baseline, d.current) for d in back.reports[0].provenance} == {
+        "provenance.dvh_settings.geometry": ("smooth", "stacked")}
+
+
 def test_structure_summaries_only_when_asked() -> None:
     base, cur = golden(), golden()
     cur["cases"][0]["structures"][0]["volume_cc"] = 19.6759 * 1.004  # PTV, within 0.5 %
@@ -220,7 +240,7 @@ def test_other_major_schema_is_refused_with_a_clear_message(tmp_path: Any) -> No
     base, cur = golden(), golden()
     base["schema_version"] = "2.0"
     with pytest.raises(InputError, match=r"schema_version '2.0' cannot be compared by this "
-                                         r"rtcheck \(reads 1.0\)"):
+                                         r"rtcheck \(reads 1.1\)"):
         compare_reports(cur, base)
     base["schema_version"] = "1.7"  # a newer minor version is readable
     assert not compare_reports(cur, base).drift

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from rtcheck.dicom.model import EmbeddedDVH
 from rtcheck.dose.dvh import CumulativeDVH
+from rtcheck.dose.settings import Geometry
 from rtcheck.dose.tps_compare import compare_embedded, compare_one, tps_curve
 from tests.conftest import REFDATA
 
@@ -75,6 +78,69 @@ def test_differences_and_findings():
     # only ROIs rtcheck computed are compared
     assert compare_embedded([e], {}) == ()
     assert len(compare_embedded([e], {5: ("PTV", same)})) == 1
+
+
+def _differing() -> tuple[EmbeddedDVH, CumulativeDVH]:
+    """A TPS DVH (10 cc) and an rtcheck curve 2 cc larger and 0.5 Gy hotter."""
+    e = EmbeddedDVH(5, np.array([0.0, 1.0, 2.0, 3.0]), np.array([10.0, 10.0, 5.0, 0.0]))
+    return e, CumulativeDVH(np.array([0.0, 6.0, 12.0]), np.array([3.5, 2.5, 1.5]), 12.0, 2.5)
+
+
+def test_comparison_names_the_stacked_model_by_default():
+    e, other = _differing()
+    cmp = compare_one(e, "PTV", other)
+    assert cmp.geometry == "stacked" and cmp.to_dict()["geometry"] == "stacked"
+    (diff,) = [f for f in cmp.findings if f.code == "TPS_DVH_DIFFERENCE"]
+    assert diff.message == (
+        "rtcheck (stacked geometry) and the TPS DVH differ beyond review thresholds (volume "
+        "+2 cc; mean +0.5 Gy; d95 +0.5 Gy; d2 +0.5 Gy); check the structure sampling and dose "
+        "grid")
+    assert compare_one(e, "PTV", other, geometry=Geometry.STACKED) == cmp
+
+
+def test_smooth_comparison_says_the_model_may_explain_the_difference():
+    e, other = _differing()
+    cmp = compare_one(e, "PTV", other, geometry="smooth")
+    assert cmp.geometry == "smooth"
+    d = cmp.to_dict()
+    assert d["geometry"] == "smooth" and d["delta"]["volume_cc"] == 2.0
+    (diff,) = [f for f in cmp.findings if f.code == "TPS_DVH_DIFFERENCE"]
+    assert diff.message == (
+        "rtcheck (smooth geometry) and the TPS DVH differ beyond review thresholds (volume "
+        "+2 cc; mean +0.5 Gy; d95 +0.5 Gy; d2 +0.5 Gy); planning systems use the stacked "
+        "(staircase) geometry: the difference may come from the smooth model; --geometry "
+        "stacked reproduces TPS numbers")
+    assert diff.subject == "PTV"
+    # no difference, no finding: the model is still named in the row
+    same = compare_one(e, "PTV", tps_curve(e), geometry=Geometry.SMOOTH)
+    assert same.findings == () and same.to_dict()["geometry"] == "smooth"
+    (row,) = compare_embedded([e], {5: ("PTV", other)}, None, "smooth")
+    assert row.geometry == "smooth"
+    with pytest.raises(ValueError, match="'round' is not a valid Geometry"):
+        compare_one(e, "PTV", other, geometry="round")
+
+
+@pytest.mark.parametrize("geometry", ["stacked", "smooth"])
+def test_dvh_report_compares_with_the_model_it_computed(geometry: str):
+    """``rtcheck dvh`` passes its model to the comparison: JSON row, finding and text."""
+    from rtcheck.dose.settings import DvhSettings
+    from rtcheck.report.dvh_report import build_dvh_report, render_json, render_text
+    from tests.box_cases import box, load_of, uniform_grid
+
+    tps = EmbeddedDVH(1, np.array([0.0, 10.0, 10.01]), np.array([2.0, 2.0, 0.0]))  # 2 cc
+    report = build_dvh_report(load_of(("mem", uniform_grid((tps,)), (box(1, "Box"),))),
+                              settings=DvhSettings(geometry=Geometry(geometry)))
+    (row,) = report.structures
+    assert row.tps is not None and row.tps.geometry == geometry
+    (diff,) = [f for f in row.tps.findings if f.code == "TPS_DVH_DIFFERENCE"]  # ~1 cc vs 2
+    assert diff.message.startswith(f"rtcheck ({geometry} geometry) and the TPS DVH differ")
+    assert ("--geometry stacked reproduces TPS numbers" in diff.message) is (geometry == "smooth")
+    doc = json.loads(render_json(report))
+    assert doc["settings"]["geometry"] == geometry
+    assert doc["structures"][0]["tps_comparison"]["geometry"] == geometry
+    text = render_text(report)
+    assert f"TPS DVH comparison (delta = rtcheck - TPS; rtcheck geometry {geometry})" in text
+    assert text.startswith(f"DVH geometry: {geometry} (")
 
 
 @pytest.fixture(scope="module")

@@ -214,6 +214,8 @@ def settings_line(root: str | os.PathLike[str], out: Path, config: AuditConfig,
              f"--out {os.path.abspath(out)}",
              f"--scheduler {run.scheduler}" if run.scheduler else f"--workers {run.workers}",
              f"--site-level {run.site_level}", f"--end-cap {config.end_cap}"]
+    if config.geometry:  # the command line always resolves it (--geometry, else protocol's)
+        parts.append(f"--geometry {config.geometry}")
     parts += [f"{opt} {value}" for opt, value in (
         ("--arm", config.arm), ("--aliases", config.aliases),
         ("--site-aliases", config.site_aliases_dir)) if value]

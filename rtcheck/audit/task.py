@@ -4,7 +4,8 @@ The input hash of a case covers the path (relative to the case folder) and SHA-2
 every file of its subtree (``rtcheck.yaml`` and subfolders such as ``records/`` included;
 hidden files and folders and symbolic links to folders skipped), so a changed, added,
 removed, moved or renamed file changes it; the configuration hash covers rtcheck's version, the
-protocol and its libraries, the alias file that applies and the options. ``--resume``
+protocol and its libraries, the alias file that applies and the options (the DVH
+geometry model included: results of another model are checked again). ``--resume``
 reuses a result only when both are unchanged.
 """
 
@@ -31,6 +32,10 @@ class AuditConfig:
     aliases: str | None = None
     site_aliases_dir: str | None = None
     end_cap: str = "half-slice"
+    #: the DVH geometry model (``--geometry``: ``stacked`` or ``smooth``); ``None`` leaves
+    #: it to the protocol (its ``dvh.geometry``, else ``stacked``). The command line
+    #: records the model it resolved, so that the log and the hash name it.
+    geometry: str | None = None
     anonymize: bool = False
 
     def aliases_for(self, site: str) -> str | None:
@@ -110,5 +115,5 @@ def config_sha256(config: AuditConfig, aliases: str | None) -> str:
     doc = {"rtcheck": __version__, "protocol": config.protocol_sha256,
            "libraries": [sha for _, sha in config.libraries], "arm": config.arm,
            "aliases": sha256_of(aliases) if aliases else None, "end_cap": config.end_cap,
-           "anonymize": config.anonymize}
+           "geometry": config.geometry, "anonymize": config.anonymize}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()

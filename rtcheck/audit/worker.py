@@ -72,7 +72,8 @@ def _check(task: AuditTask) -> tuple[dict[str, Any], dict[str, str]]:
     cfg = task.config
     folder = [task.case.folder]
     setup = prepare_check(folder, protocol=_protocol(cfg.protocol_path, cfg.protocol_sha256),
-                          arm=cfg.arm, aliases=task.aliases, end_cap=cfg.end_cap)
+                          arm=cfg.arm, aliases=task.aliases, end_cap=cfg.end_cap,
+                          geometry=cfg.geometry)
     result = load(folder)
     report = check_load(result, setup.protocol, setup.options, setup.extra_inputs)
     patients = {c.label: c.plan.patient_id if c.plan else "" for c in result.cases}

@@ -11,6 +11,7 @@ from rtcheck.cli.options import (
     aliases_option,
     arm_option,
     end_cap_option,
+    geometry_option,
     site_aliases_option,
     site_level_option,
     workers_option,
@@ -59,10 +60,11 @@ def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--overwrite", is_flag=True,
               help="Start again in an --out that holds results (new manifest and log).")
 @end_cap_option
+@geometry_option
 def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler: str | None,
           site_level: int, arm: str | None, aliases_file: str | None,
           site_aliases_dir: str | None, anonymize: bool, anon_key_file: str | None,
-          resume: bool, overwrite: bool, end_cap: str) -> None:
+          resume: bool, overwrite: bool, end_cap: str, geometry: str | None) -> None:
     """Check every case folder under ROOT (any depth) against one protocol.
 
     A case is a folder of DICOM files with its subfolders (see --site-level); each
@@ -80,7 +82,7 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
     """
     from rtcheck.audit.run import AuditRun, run_audit
     from rtcheck.audit.task import AuditConfig
-    from rtcheck.rules.setup import resolve_protocol
+    from rtcheck.rules.setup import effective_geometry, resolve_protocol
 
     if resume and overwrite:
         raise UsageError("--resume and --overwrite: give one (continue, or start again)")
@@ -98,7 +100,8 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
         protocol_path=proto.path, protocol_sha256=proto.sha256, libraries=proto.libraries,
         arm=arm, aliases=aliases_file and os.path.abspath(aliases_file),
         site_aliases_dir=site_aliases_dir and os.path.abspath(site_aliases_dir),
-        end_cap=end_cap, anonymize=anonymize)
+        end_cap=end_cap, geometry=effective_geometry(geometry, proto).value,
+        anonymize=anonymize)
     run = AuditRun(workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                    site_level=site_level, resume=resume, overwrite=overwrite, anon_key=key)
     try:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rtcheck.cli import exitcodes
-from rtcheck.cli.options import end_cap_option, paths_argument, plan_option
+from rtcheck.cli.options import end_cap_option, geometry_option, paths_argument, plan_option
 from rtcheck.errors import UsageError
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def render(report: object, fmt: str, color: bool = False) -> str:
               help="Also write the JUnit XML report to FILE.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
 @end_cap_option
+@geometry_option
 @plan_option
 @click.option("--baseline", "baseline_path", default=None, type=click.Path(exists=True),
               metavar="FILE|DIR",
@@ -94,8 +95,8 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
           aliases_file: str | None, rx_text: str | None, schedule_file: str | None,
           output_format: str | None, output: str | None, json_file: str | None,
           html_file: str | None, junit_file: str | None, overwrite: bool, end_cap: str,
-          plan_selector: str | None, baseline_path: str | None, tolerances: tuple[str, ...],
-          compare_structures: bool) -> None:
+          geometry: str | None, plan_selector: str | None, baseline_path: str | None,
+          tolerances: tuple[str, ...], compare_structures: bool) -> None:
     """Check the plan in PATH... against a protocol and print the verdict.
 
     Exit 0 PASS; 1 FAIL or INCOMPLETE; 2 usage error; 3 unusable input (also when the
@@ -120,7 +121,8 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
     baseline = _load_baseline(baseline_path, tolerances)  # before any work
     setup = prepare_check(list(paths), protocol=protocol, arm=arm, site=site,
                           aliases=aliases_file, rx=parse_rx(rx_text) if rx_text else None,
-                          schedule=schedule_file, end_cap=end_cap)  # before any work
+                          schedule=schedule_file, end_cap=end_cap,
+                          geometry=geometry)  # before any work
     result = load(list(paths), plan_selector=plan_selector)
     report = check_load(result, setup.protocol, setup.options, setup.extra_inputs)
     drift = None

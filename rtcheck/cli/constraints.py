@@ -59,6 +59,8 @@ def show(name: str, arm: str | None, fractions: int | None) -> None:
     required = "yes" if p.site_required else "no"
     click.echo(f"  alpha/beta {p.alpha_beta_gy:g} Gy; site required: {required}; sites: "
                + "; ".join(f"{s.id} [{', '.join(s.required) or '-'}]" for s in p.sites))
+    if p.dvh_geometry:
+        click.echo(f"  DVH geometry: {p.dvh_geometry} (dvh.geometry; --geometry replaces it)")
     for a in p.arms:
         if arm and a.id != arm:
             continue

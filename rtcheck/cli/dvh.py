@@ -9,10 +9,10 @@ import sys
 import click
 
 from rtcheck.cli import exitcodes
-from rtcheck.cli.options import end_cap_option, paths_argument, plan_option
+from rtcheck.cli.options import end_cap_option, geometry_option, paths_argument, plan_option
 from rtcheck.dose.bed import DEFAULT_ALPHA_BETA_GY, AlphaBetaTable
 from rtcheck.dose.metric_spec import DoseSpace, parse_metrics
-from rtcheck.dose.settings import DvhSettings, EndCap
+from rtcheck.dose.settings import DvhSettings, EndCap, Geometry
 from rtcheck.errors import MetricSpecError, UsageError
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,14 @@ log = logging.getLogger(__name__)
 @click.option("--indices/--no-indices", default=True, show_default=True,
               help="Compute plan-quality indices for the targets.")
 @end_cap_option
+@geometry_option
 @plan_option
 def dvh(
     paths: tuple[str, ...], structures: tuple[str, ...], metrics: tuple[str, ...],
     output_format: str, curves: bool, dose_space: str, alpha_beta: float,
     alpha_beta_for: tuple[str, ...], rx_gy: float | None, fractions: int | None,
     targets: tuple[str, ...], isodose_levels: tuple[float, ...], indices: bool, end_cap: str,
-    plan_selector: str | None,
+    geometry: str | None, plan_selector: str | None,
 ) -> None:
     """Compute DVHs and metrics for PATH... (a plan folder, or an RTSTRUCT plus an RTDOSE).
 
@@ -86,7 +87,8 @@ def dvh(
         raise UsageError("--fractions must be at least 1")
     if curves and output_format != "json":
         log.warning("--curves only affects --format json")
-    settings = DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice" else EndCap.NONE)
+    settings = DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice" else EndCap.NONE,
+                           geometry=Geometry(geometry or Geometry.STACKED))
     result = load(list(paths), plan_selector=plan_selector)
     report = build_dvh_report(
         result, specs=specs, names=structures, settings=settings, alpha_beta=table,

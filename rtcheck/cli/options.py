@@ -56,3 +56,12 @@ site_aliases_option = click.option(
 end_cap_option = click.option(
     "--end-cap", type=click.Choice(["half-slice", "none"]), default="half-slice",
     show_default=True, help="How far a contour stack extends beyond its end planes.")
+
+#: the values of :class:`rtcheck.dose.settings.Geometry` (not imported: it loads numpy)
+GEOMETRY_CHOICES = ("stacked", "smooth")
+
+geometry_option = click.option(
+    "--geometry", type=click.Choice(GEOMETRY_CHOICES), default=None,
+    help="DVH geometry model: stacked = each contour extruded over its slab (the staircase "
+         "planning systems use; reproduces TPS numbers), smooth = surface interpolated "
+         "between contour planes [default: the protocol's dvh.geometry, else stacked].")

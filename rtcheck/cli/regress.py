@@ -12,6 +12,7 @@ from rtcheck.cli.options import (
     aliases_option,
     arm_option,
     end_cap_option,
+    geometry_option,
     site_aliases_option,
     site_level_option,
     workers_option,
@@ -66,11 +67,12 @@ def _refuse_existing(targets: list[str], overwrite: bool) -> None:
 @aliases_option
 @site_aliases_option
 @end_cap_option
+@geometry_option
 def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, ...],
             compare_structures: bool, output_format: str | None, output: str | None,
             junit_file: str | None, json_file: str | None, overwrite: bool,
             workers: int | None, site_level: int, arm: str | None, aliases_file: str | None,
-            site_aliases_dir: str | None, end_cap: str) -> None:
+            site_aliases_dir: str | None, end_cap: str, geometry: str | None) -> None:
     """Check every case folder under ROOT and compare each with its stored result.
 
     Each case folder is checked exactly as `rtcheck audit` checks it and compared with
@@ -86,7 +88,7 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
     from rtcheck.regress.folder import RegressRun, audit_baseline, run_regress
     from rtcheck.regress.render_text import render
     from rtcheck.regress.tolerances import resolve_tolerances
-    from rtcheck.rules.setup import resolve_protocol
+    from rtcheck.rules.setup import effective_geometry, resolve_protocol
 
     fmt = _format(output, output_format)
     _refuse_existing([p for p in (output, junit_file, json_file) if p], overwrite)
@@ -102,7 +104,7 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
         protocol_path=proto.path, protocol_sha256=proto.sha256, libraries=proto.libraries,
         arm=arm, aliases=aliases_file and os.path.abspath(aliases_file),
         site_aliases_dir=site_aliases_dir and os.path.abspath(site_aliases_dir),
-        end_cap=end_cap)
+        end_cap=end_cap, geometry=effective_geometry(geometry, proto).value)
     run = RegressRun(workers=workers or os.cpu_count() or 1, site_level=site_level,
                      structures=compare_structures)
     tol = resolve_tolerances(proto.regression_tolerances, tolerances)

@@ -22,6 +22,10 @@ the same ROI (matched by ROI number).
 * Differences larger than rtcheck's review thresholds (volume: 5 % of the TPS
   volume and at least 0.1 cc; doses: 3 % of the TPS value and at least 0.1 Gy —
   a heuristic, not a standard) give ``TPS_DVH_DIFFERENCE`` (WARNING).
+* Every comparison names the geometry model of rtcheck's DVH
+  (:class:`~rtcheck.dose.settings.Geometry`). Planning systems compute the staircase
+  (``stacked``); with ``smooth`` the ``TPS_DVH_DIFFERENCE`` message says that the model
+  may explain the difference and that ``--geometry stacked`` reproduces TPS numbers.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 
 from rtcheck.dicom.model import EmbeddedDVH
 from rtcheck.dose.dvh import CumulativeDVH
+from rtcheck.dose.settings import Geometry
 from rtcheck.findings import Finding, Severity
 
 VOLUME_TOL_FRACTION = 0.05
@@ -73,13 +78,15 @@ def tps_curve(embedded: EmbeddedDVH) -> CumulativeDVH | None:
 
 @dataclass(frozen=True)
 class TpsComparison:
-    """TPS versus rtcheck values for one ROI (``delta = rtcheck - TPS``)."""
+    """TPS versus rtcheck values for one ROI (``delta = rtcheck - TPS``); ``geometry`` is
+    the model of rtcheck's DVH (``stacked``, as planning systems, or ``smooth``)."""
 
     roi_number: int
     name: str
     tps: dict[str, float | None]
     rtcheck: dict[str, float | None]
     findings: tuple[Finding, ...] = ()
+    geometry: str = Geometry.STACKED.value
 
     QUANTITIES = ("volume_cc", "mean_gy", "d95_gy", "d2_gy", "min_gy", "max_gy")
 
@@ -98,6 +105,7 @@ class TpsComparison:
         return {
             "roi_number": self.roi_number,
             "name": self.name,
+            "geometry": self.geometry,
             "tps": rounded(self.tps),
             "rtcheck": rounded(self.rtcheck),
             "delta": rounded(self.delta),
@@ -157,10 +165,16 @@ def _difference_findings(cmp: TpsComparison) -> list[Finding]:
             out.append(f"{key.removesuffix('_gy').removesuffix('_cc')} {value:+.3g} {unit}")
     if not out:
         return []
+    if cmp.geometry == Geometry.STACKED:
+        advice = "check the structure sampling and dose grid"
+    else:  # planning systems compute the staircase: the model itself differs
+        advice = (f"planning systems use the stacked (staircase) geometry: the difference may "
+                  f"come from the {cmp.geometry} model; --geometry stacked reproduces TPS "
+                  "numbers")
     return [Finding(
         "TPS_DVH_DIFFERENCE", Severity.WARNING,
-        f"rtcheck and the TPS DVH differ beyond review thresholds ({'; '.join(out)}); "
-        "check the structure sampling and dose grid", subject=cmp.name)]
+        f"rtcheck ({cmp.geometry} geometry) and the TPS DVH differ beyond review thresholds "
+        f"({'; '.join(out)}); {advice}", subject=cmp.name)]
 
 
 def compare_one(
@@ -168,8 +182,11 @@ def compare_one(
     name: str,
     rtcheck_dvh: CumulativeDVH | None,
     prescription_gy: float | None = None,
+    geometry: Geometry | str = Geometry.STACKED,
 ) -> TpsComparison:
-    """Compare one TPS DVH with rtcheck's curve of the same ROI."""
+    """Compare one TPS DVH with rtcheck's curve of the same ROI (computed with the
+    ``geometry`` model)."""
+    model = Geometry(geometry).value
     curve = tps_curve(embedded)
     findings: list[Finding] = []
     if curve is None:
@@ -180,23 +197,27 @@ def compare_one(
     if rtcheck_dvh is None:
         findings.append(Finding("TPS_DVH_NOT_COMPARED", Severity.INFO,
                                 "rtcheck has no DVH for this structure", subject=name))
-    cmp = TpsComparison(embedded.roi_number, name, curve_values(curve), curve_values(rtcheck_dvh))
+    cmp = TpsComparison(embedded.roi_number, name, curve_values(curve), curve_values(rtcheck_dvh),
+                        geometry=model)
     findings.extend(_difference_findings(cmp))
-    return TpsComparison(cmp.roi_number, name, cmp.tps, cmp.rtcheck, tuple(findings))
+    return TpsComparison(cmp.roi_number, name, cmp.tps, cmp.rtcheck, tuple(findings), model)
 
 
 def compare_embedded(
     embedded: Iterable[EmbeddedDVH],
     rtcheck: dict[int, tuple[str, CumulativeDVH | None]],
     prescription_gy: float | None = None,
+    geometry: Geometry | str = Geometry.STACKED,
 ) -> tuple[TpsComparison, ...]:
     """Compare every embedded DVH whose ROI number is in ``rtcheck``.
 
-    ``rtcheck`` maps ROI number → (structure name, rtcheck's DVH or ``None``);
-    TPS DVHs of ROIs not in the mapping (structures not asked for) are skipped.
+    ``rtcheck`` maps ROI number → (structure name, rtcheck's DVH or ``None``), the DVHs
+    computed with the ``geometry`` model; TPS DVHs of ROIs not in the mapping
+    (structures not asked for) are skipped.
     """
     return tuple(
-        compare_one(e, rtcheck[e.roi_number][0], rtcheck[e.roi_number][1], prescription_gy)
+        compare_one(e, rtcheck[e.roi_number][0], rtcheck[e.roi_number][1], prescription_gy,
+                    geometry)
         for e in embedded
         if e.roi_number in rtcheck
     )

@@ -11,7 +11,7 @@ from rtcheck.dose.geometry import median_plane_spacing_mm
 from rtcheck.dose.grid_adequacy import grid_adequacy_findings
 from rtcheck.dose.metric_spec import DoseSpace, MetricSpec
 from rtcheck.dose.metrics import MetricResult, evaluate_structure_metrics, not_evaluated
-from rtcheck.dose.settings import EndCap
+from rtcheck.dose.settings import EndCap, Geometry
 from rtcheck.dose.tps_compare import compare_embedded
 from rtcheck.evaluate.bounds import grid_boundary, with_bounds
 from rtcheck.evaluate.prescription import PrescriptionResolution, resolve_prescription
@@ -230,19 +230,21 @@ def evaluate_case(case: Case, request: EvaluationRequest | None = None,
             if st is not None else _not_found(n, request.specs_for(n), available)
             for n, st in wanted]
     if request.tps_compare:
-        rows = _with_tps(rows, grid, rx.total_gy, dvhs)
+        rows = _with_tps(rows, grid, rx.total_gy, dvhs, request.settings.geometry)
     indices, index_findings = _indices(case, request, rx, blocking, dvhs)
     return replace(head, structures=tuple(rows), indices=indices,
                    findings=(*findings, *index_findings), blocking=blocking)
 
 
 def _with_tps(rows: list[StructureEvaluation], grid: DoseGrid, rx_gy: float | None,
-              dvhs: dict[int, StructureDVH]) -> list[StructureEvaluation]:
-    """Compare complete structures with the TPS-embedded DVHs (partial ones are not)."""
+              dvhs: dict[int, StructureDVH], geometry: Geometry
+              ) -> list[StructureEvaluation]:
+    """Compare complete structures with the TPS-embedded DVHs (partial ones are not);
+    each comparison names the ``geometry`` model of rtcheck's DVHs."""
     by_roi = {r.roi_number: r for r in rows if r.roi_number is not None}
     curves = {k: (r.name, dvhs[k].dvh if r.complete else None) for k, r in by_roi.items()}
     out = list(rows)
-    for cmp in compare_embedded(grid.embedded_dvhs, curves, rx_gy):
+    for cmp in compare_embedded(grid.embedded_dvhs, curves, rx_gy, geometry):
         r = by_roi[cmp.roi_number]
         out[out.index(r)] = replace(r, tps=cmp)
     return out

@@ -256,8 +256,11 @@ def provenance_differences(base: Mapping[str, Any], cur: Mapping[str, Any]
                           _files(cp.get("libraries", [])))
     out += _mapping_diffs("provenance.inputs", _files(bp.get("inputs", [])),
                           _files(cp.get("inputs", [])))
-    for key in ("dvh_settings", "options"):
-        out += _mapping_diffs(f"provenance.{key}", bp.get(key, {}), cp.get(key, {}))
+    # a result of schema 1.0 has no geometry: it was computed with the staircase
+    settings = [{"geometry": "stacked", **p.get("dvh_settings", {})} if p.get("dvh_settings")
+                else {} for p in (bp, cp)]
+    out += _mapping_diffs("provenance.dvh_settings", *settings)
+    out += _mapping_diffs("provenance.options", bp.get("options", {}), cp.get("options", {}))
     return tuple(out)
 
 

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+from rtcheck.report.geometry_text import geometry_line
 from rtcheck.rules.result import CaseResult, CheckReport, CheckResult
 from rtcheck.rules.vocabulary import CheckStatus, Verdict
 
@@ -162,7 +163,9 @@ def render_case(case: CaseResult, color: bool = False) -> list[str]:
 
 def render_text(report: CheckReport, color: bool = False) -> str:
     out = [f"rtcheck check — protocol {report.protocol_id} ({report.protocol_title}), "
-           f"{report.protocol_version}", ""]
+           f"{report.protocol_version}"]
+    geometry = geometry_line(report.provenance.dvh_settings.get("geometry"))
+    out += [geometry, ""] if geometry else [""]
     for case in report.cases:
         out += [*render_case(case, color), ""]
     if not report.cases:

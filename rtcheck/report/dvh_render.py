@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rtcheck.dose.bed import prescription_in_space_gy
 from rtcheck.dose.metric_spec import DoseSpace
+from rtcheck.report.geometry_text import geometry_line
 
 if TYPE_CHECKING:
     from rtcheck.findings import Finding
@@ -136,7 +137,8 @@ def _tps_table(c: CaseReport) -> list[str]:
     if not tps:
         return []
     keys = ("volume_cc", "mean_gy", "d95_gy", "d2_gy")
-    return ["", "TPS DVH comparison (delta = rtcheck - TPS)", *_table(
+    models = ", ".join(dict.fromkeys(t.geometry for t in tps))
+    return ["", f"TPS DVH comparison (delta = rtcheck - TPS; rtcheck geometry {models})", *_table(
         ["Structure", *(f"{k} TPS/rtcheck/delta" for k in keys)],
         [
             [
@@ -167,8 +169,9 @@ def _findings_section(c: CaseReport) -> list[str]:
 
 
 def render_text(report: DvhReport) -> str:
-    """The text report: per case its header, tables and findings; then the load's findings."""
-    out: list[str] = []
+    """The text report: the DVH geometry model; per case its header, tables and findings;
+    then the load's findings."""
+    out: list[str] = [geometry_line(report.settings.geometry) or "", ""]
     for c in report.cases:
         out += [_case_header(report, c), ""]
         out += _structure_table(report, c)

@@ -158,6 +158,9 @@ class Protocol:
     libraries: tuple[tuple[str, str], ...]
     #: ``regression_tolerances``: (kind, tolerance text) for baseline comparisons
     regression_tolerances: tuple[tuple[str, str], ...] = ()
+    #: ``dvh.geometry``: the DVH geometry model of its checks (``stacked``/``smooth``);
+    #: ``None`` when the protocol does not say (``--geometry`` or ``stacked`` then)
+    dvh_geometry: str | None = None
 
     def arm(self, arm_id: str | None) -> Arm:
         wanted = arm_id or self.default_arm
@@ -319,4 +322,5 @@ def load_protocol(name_or_path: str | Path = DEFAULT_PROTOCOL) -> Protocol:
                                                                    5.0)),
         libraries=tuple((k, v.sha256) for k, v in libraries.items()),
         regression_tolerances=tuple((str(k), str(v)) for k, v in
-                                    d.get("regression_tolerances", {}).items()))
+                                    d.get("regression_tolerances", {}).items()),
+        dvh_geometry=d.get("dvh", {}).get("geometry"))

@@ -17,7 +17,9 @@ from rtcheck.evaluate.structure import DvhCurve, rounded
 from rtcheck.findings import Finding, Severity
 from rtcheck.rules.vocabulary import CheckKind, CheckStatus, Comparison, Tier, Verdict
 
-SCHEMA_VERSION = "1.0"
+#: major: a reader of another major refuses the result; minor: keys added, still readable.
+#: 1.1 (issue #12): ``provenance.dvh_settings.geometry``, the DVH geometry model
+SCHEMA_VERSION = "1.1"
 CURVE_POINTS = 201
 
 

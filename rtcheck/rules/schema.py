@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtcheck.dose.settings import Geometry
 from rtcheck.regress.tolerances import KINDS as TOLERANCE_KINDS
 
 _QUANTITY = {"type": "string", "pattern": r"^\s*-?[0-9]+(\.[0-9]+)?\s*(Gy|cGy|%|cc|h)\s*$"}
@@ -96,6 +97,10 @@ PROTOCOL_SCHEMA: dict[str, Any] = {
         # "0.5%" or "0.5%,0.001"; values are parsed by rtcheck.regress.tolerances
         "regression_tolerances": {"type": "object", "propertyNames": {"enum": list(
             TOLERANCE_KINDS)}, "additionalProperties": {"type": ["number", "string"]}},
+        # DVH computation of every check (issue #12): the geometry model; --geometry
+        # replaces it, and without either the model is stacked
+        "dvh": {"type": "object", "additionalProperties": False,
+                "properties": {"geometry": {"enum": [g.value for g in Geometry]}}},
         "structures": {"type": "object", "additionalProperties": {
             "type": "object", "additionalProperties": False,
             "properties": {"aliases": _NAMES}}},

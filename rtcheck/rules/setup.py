@@ -3,7 +3,9 @@
 Shared by ``rtcheck check`` and ``rtcheck audit`` so that an audited case is checked
 exactly as ``rtcheck check FOLDER`` would check it. Precedence: the arguments given
 here (command-line options) over the ``rtcheck.yaml`` beside the plan
-(:mod:`rtcheck.rules.plan_config`) over the protocol's defaults.
+(:mod:`rtcheck.rules.plan_config`) over the protocol's defaults. The DVH geometry model
+(issue #12) is ``--geometry``, else the protocol's ``dvh.geometry``, else ``stacked``
+(:func:`effective_geometry`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtcheck.dose.settings import DvhSettings, EndCap
+from rtcheck.dose.settings import DvhSettings, EndCap, Geometry
 from rtcheck.errors import ConfigError, UsageError
 from rtcheck.rules.matching import AliasTable
 from rtcheck.rules.options import CheckOptions
@@ -55,15 +57,28 @@ def known_arm_and_site(proto: Protocol, arm: str | None, site: str | None,
     proto.arm(arm or cfg.arm)  # the default arm (always present: the schema checks it)
 
 
-def prepare_check(paths: list[str], *, protocol: str | Protocol | None = None,
-                  arm: str | None = None, site: str | None = None,
-                  aliases: str | None = None, rx: tuple[float, int] | None = None,
-                  schedule: str | None = None, end_cap: str = "half-slice") -> CheckSetup:
+def effective_geometry(option: str | None, protocol: Protocol) -> Geometry:
+    """The DVH geometry model of a check: ``option`` (``--geometry``), else the protocol's
+    ``dvh.geometry``, else :attr:`Geometry.STACKED` (what planning systems compute)."""
+    try:
+        return Geometry(option or protocol.dvh_geometry or Geometry.STACKED)
+    except ValueError:
+        raise UsageError(f"--geometry {option!r}: give one of "
+                         + ", ".join(g.value for g in Geometry)) from None
+
+
+def prepare_check(  # noqa: PLR0913 -- one keyword per option of `rtcheck check`
+        paths: list[str], *, protocol: str | Protocol | None = None, arm: str | None = None,
+        site: str | None = None, aliases: str | None = None,
+        rx: tuple[float, int] | None = None, schedule: str | None = None,
+        end_cap: str = "half-slice", geometry: str | None = None) -> CheckSetup:
     """The protocol and options for checking ``paths``.
 
     ``protocol`` is a name, a file or an already loaded :class:`Protocol` (the audit
     loads it once); ``None`` takes ``rtcheck.yaml``'s, else the default (medcare).
-    ``aliases`` replaces the alias file of ``rtcheck.yaml``. Raises
+    ``aliases`` replaces the alias file of ``rtcheck.yaml``. ``geometry`` (``stacked`` or
+    ``smooth``) replaces the protocol's ``dvh.geometry``; ``None`` takes the protocol's,
+    else ``stacked`` (:func:`effective_geometry`). Raises
     :class:`~rtcheck.errors.UsageError` for a bad argument and
     :class:`~rtcheck.errors.ConfigError` for a bad ``rtcheck.yaml``, alias or schedule file.
     """
@@ -81,7 +96,7 @@ def prepare_check(paths: list[str], *, protocol: str | Protocol | None = None,
         rx_gy=rx[0] if rx else None, fractions=rx[1] if rx else None,
         schedule=read_schedule(schedule) if schedule else (),
         settings=DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice"
-                             else EndCap.NONE))
+                             else EndCap.NONE, geometry=effective_geometry(geometry, proto)))
     known_arm_and_site(proto, arm, site, cfg)
     extra = tuple(p for p in (alias_path, schedule, cfg.path or None) if p)
     return CheckSetup(proto, options, extra)

@@ -18,7 +18,7 @@ that the file does not depend on the machine, the time or the checkout:
 * absolute paths below the repository root are made relative to it (``fixtures/...``,
   ``constraints/medcare.yaml``), with ``/`` separators;
 * DVH curves (``cases[].structures[].curve``) are dropped, to keep the files small: the
-  key stays, as ``null``, so that a golden file is still a valid schema-1.0 report
+  key stays, as ``null``, so that a golden file is still a valid schema-1.1 report
   (``CheckReport.from_dict`` reads it).
 
 Everything else is kept as the result model writes it (numbers already rounded to 4

@@ -1,0 +1,160 @@
+"""The DVH geometry model in ``rtcheck audit`` and ``rtcheck regress`` (issue #12): part of
+the configuration hash (``--resume`` checks again every result of another model, as for
+``--end-cap``), named in the first log line, passed to every case's check and recorded
+in its result; ``regress --geometry`` lists the model change as a provenance difference.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rtcheck.audit.run import AuditRun, run_audit
+from rtcheck.audit.task import config_sha256
+from rtcheck.cli import cli
+from rtcheck.rules.protocol import constraints_dir
+from tests.audit_helpers import make_tree, medcare_config, results
+
+TREE = {"site_a": ["spine_sbrt"]}
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
+
+
+def audit(root: Path, out: Path, **changes: object) -> tuple[object, str]:
+    resume = bool(changes.pop("resume", False))
+    stream = StringIO()
+    outcome = run_audit(root, out, medcare_config(**changes), AuditRun(resume=resume),
+                        stream=stream)
+    return outcome, stream.getvalue()
+
+
+def first_log_line(out: Path) -> str:
+    lines = (out / "audit.log").read_text(encoding="utf-8").splitlines()
+    return re.sub(f"^{STAMP}", "", lines[0])
+
+
+def geometry_of(out: Path) -> dict[str, str]:
+    return {case: doc["report"]["provenance"]["dvh_settings"]["geometry"]
+            for case, doc in results(out).items()}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tree(tmp_path_factory.mktemp("tree"), TREE)
+
+
+@pytest.fixture(scope="module")
+def smooth_protocol(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    text = (constraints_dir() / "medcare.yaml").read_text(encoding="utf-8")
+    path = tmp_path_factory.mktemp("protocol") / "smooth.yaml"
+    path.write_text(text.replace("\noar_priority:", "\ndvh: {geometry: smooth}\noar_priority:",
+                                 1), encoding="utf-8")
+    return path
+
+
+def test_configuration_hash_covers_the_geometry_model() -> None:
+    hashes = {g: config_sha256(medcare_config(geometry=g), None)
+              for g in (None, "stacked", "smooth")}
+    assert len(set(hashes.values())) == 3
+    assert hashes["smooth"] == config_sha256(medcare_config(geometry="smooth"), None)
+    # as for the end caps
+    assert config_sha256(medcare_config(geometry="smooth", end_cap="none"), None) \
+        not in hashes.values()
+
+
+def test_resume_checks_again_the_results_of_another_model(tree: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    outcome, _ = audit(tree, out, geometry="stacked")
+    assert (outcome.kept, outcome.cases) == (0, 1)  # type: ignore[attr-defined]
+    assert geometry_of(out) == {"site_a/spine_sbrt": "stacked"}
+    outcome, _ = audit(tree, out, geometry="stacked", resume=True)
+    assert outcome.kept == 1  # type: ignore[attr-defined]  # same model: kept
+
+    outcome, _ = audit(tree, out, geometry="smooth", resume=True)
+    assert (outcome.kept, outcome.cases) == (0, 1)  # type: ignore[attr-defined]
+    assert geometry_of(out) == {"site_a/spine_sbrt": "smooth"}
+    (doc,) = results(out).values()
+    assert doc["audit"]["config_sha256"] == config_sha256(medcare_config(geometry="smooth"),
+                                                          None)
+    assert first_log_line(out).endswith("--end-cap half-slice, --geometry stacked")
+    log = (out / "audit.log").read_text(encoding="utf-8")
+    assert "--end-cap half-slice, --geometry smooth, --resume" in log
+
+    outcome, _ = audit(tree, out, geometry="smooth", resume=True)
+    assert outcome.kept == 1  # type: ignore[attr-defined]
+    outcome, _ = audit(tree, out, geometry="smooth", end_cap="none", resume=True)
+    assert outcome.kept == 0  # type: ignore[attr-defined]  # the end caps alike
+
+
+def test_without_a_model_the_case_takes_the_protocols(tree: Path, tmp_path: Path,
+                                                      smooth_protocol: Path) -> None:
+    """The API's ``geometry=None`` leaves the model to the protocol (the command line
+    always resolves it, so that its log line and hash name it)."""
+    from rtcheck.audit.task import AuditConfig
+    from rtcheck.rules.protocol import load_protocol
+
+    p = load_protocol(smooth_protocol)
+    out = tmp_path / "out"
+    run_audit(tree, out, AuditConfig(p.path, p.sha256, p.libraries), AuditRun(),
+              stream=StringIO())
+    assert geometry_of(out) == {"site_a/spine_sbrt": "smooth"}
+    assert "--geometry" not in first_log_line(out)
+
+
+@pytest.mark.parametrize("extra, geometry", [((), "stacked"), (("--geometry", "smooth"), "smooth")])
+def test_cli_audit_records_the_option(tree: Path, tmp_path: Path, extra: tuple[str, ...],
+                                      geometry: str) -> None:
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["audit", str(tree), "--protocol", "medcare", "--out",
+                                   str(out), "--workers", "1", *extra])
+    assert run.exit_code == 0, run.output
+    assert first_log_line(out).endswith(f"--end-cap half-slice, --geometry {geometry}")
+    assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
+    (doc,) = results(out).values()
+    assert doc["audit"]["config_sha256"] == config_sha256(medcare_config(geometry=geometry),
+                                                          None)
+
+
+@pytest.mark.parametrize("extra, geometry", [((), "smooth"), (("--geometry", "stacked"),
+                                                               "stacked")])
+def test_cli_audit_resolves_option_over_protocol(tree: Path, tmp_path: Path,
+                                                 smooth_protocol: Path,
+                                                 extra: tuple[str, ...], geometry: str) -> None:
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["audit", str(tree), "--protocol", str(smooth_protocol),
+                                   "--out", str(out), "--workers", "1", *extra])
+    assert run.exit_code == 0, run.output
+    assert f"--end-cap half-slice, --geometry {geometry}" in first_log_line(out)
+    assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
+
+
+def test_cli_audit_rejects_an_unknown_model(tree: Path, tmp_path: Path) -> None:
+    run = CliRunner().invoke(cli, ["audit", str(tree), "--protocol", "medcare", "--out",
+                                   str(tmp_path / "out"), "--geometry", "round"])
+    assert run.exit_code == 2
+    assert "Invalid value for '--geometry': 'round' is not one of 'stacked', 'smooth'." \
+        in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_regress_with_another_model_lists_it_as_provenance(tree: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline"
+    audit(tree, baseline)  # the API default: medcare's model, stacked
+    run = CliRunner().invoke(cli, ["regress", str(tree), "--baseline", str(baseline),
+                                   "--protocol", "medcare", "--workers", "1", "--geometry",
+                                   "smooth", "--format", "json"])
+    assert run.exit_code in (0, 1), run.output  # drift or not: the engine's numbers decide
+    doc = json.loads(run.stdout)
+    (report,) = doc["reports"]
+    prov = {d["what"]: (d["baseline"], d["current"], d["drift"]) for d in report["provenance"]}
+    assert prov["provenance.dvh_settings.geometry"] == ("stacked", "smooth", False)
+    same = CliRunner().invoke(cli, ["regress", str(tree), "--baseline", str(baseline),
+                                    "--protocol", "medcare", "--workers", "1", "--format",
+                                    "json"])
+    assert same.exit_code == 0, same.output
+    (report,) = json.loads(same.stdout)["reports"]
+    assert not [d for d in report["provenance"] if "geometry" in d["what"]]

@@ -1,0 +1,212 @@
+"""``--geometry stacked|smooth`` (issue #12): the option of ``check``, ``dvh``, ``audit`` and
+``regress``, the protocol's ``dvh.geometry``, their precedence (option > protocol >
+stacked) and the model recorded in every result (JSON, text, HTML).
+
+The tests assert which model was *used and recorded*, never that the two models give
+equal or different numbers (that is the engine's business, tested with the engine).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rtcheck.cli.options import GEOMETRY_CHOICES
+from rtcheck.dose.settings import DvhSettings, Geometry
+from rtcheck.errors import ConfigError, UsageError
+from rtcheck.rules.protocol import constraints_dir, load_protocol
+from rtcheck.rules.setup import effective_geometry, prepare_check
+from tests.check_helpers import fixture, medcare, run
+
+STACKED_LINE = ("DVH geometry: stacked (contours extruded slab by slab, the staircase "
+                "planning systems use)")
+SMOOTH_LINE = ("DVH geometry: smooth (surface interpolated between contour planes; planning "
+               "systems use the staircase: --geometry stacked reproduces their numbers)")
+
+
+def protocol_with(folder: Path, dvh: str | None, name: str = "site.yaml") -> Path:
+    """A copy of medcare.yaml with ``dvh`` inserted as a top-level line (its tg101.yaml is
+    found in constraints/)."""
+    text = (constraints_dir() / "medcare.yaml").read_text(encoding="utf-8")
+    if dvh is not None:
+        text = text.replace("\noar_priority:", f"\n{dvh}\noar_priority:", 1)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def smooth_protocol(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return protocol_with(tmp_path_factory.mktemp("smooth"), "dvh: {geometry: smooth}")
+
+
+def check_json(*args: str | Path) -> dict:
+    res = run("check", fixture("spine_sbrt"), "--format", "json", *args)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+# --- the option -------------------------------------------------------------------------
+
+def test_option_choices_are_the_engine_models() -> None:
+    assert GEOMETRY_CHOICES == tuple(g.value for g in Geometry) == ("stacked", "smooth")
+
+
+@pytest.mark.parametrize("command", ["check", "dvh", "audit", "regress"])
+def test_every_dvh_command_has_the_option_with_its_help(command: str) -> None:
+    res = run(command, "--help")
+    assert res.exit_code == 0
+    text = " ".join(res.stdout.split())
+    assert "--geometry [stacked|smooth]" in text
+    assert "stacked = each contour extruded over its slab" in text
+    assert "reproduces TPS numbers" in text
+    assert "[default: the protocol's dvh.geometry, else stacked]" in text
+
+
+@pytest.mark.parametrize("command", ["check", "dvh"])
+def test_unknown_model_is_a_usage_error(command: str) -> None:
+    res = run(command, fixture("spine_sbrt"), "--geometry", "smoth")
+    assert res.exit_code == 2
+    assert "Invalid value for '--geometry': 'smoth' is not one of 'stacked', 'smooth'." \
+        in res.stderr
+    assert res.stdout == ""
+
+
+def test_effective_geometry_precedence() -> None:
+    stacked = medcare()
+    smooth = replace(stacked, dvh_geometry="smooth")
+    assert stacked.dvh_geometry is None
+    assert effective_geometry(None, stacked) is Geometry.STACKED  # the default
+    assert effective_geometry(None, smooth) is Geometry.SMOOTH  # the protocol's
+    assert effective_geometry("stacked", smooth) is Geometry.STACKED  # the option wins
+    assert effective_geometry("smooth", stacked) is Geometry.SMOOTH
+    with pytest.raises(UsageError, match=r"^--geometry 'round': give one of stacked, smooth$"):
+        effective_geometry("round", stacked)
+
+
+def test_prepare_check_precedence(smooth_protocol: Path) -> None:
+    folder = [str(fixture("spine_sbrt"))]
+
+    def used(**kw: object) -> Geometry:
+        return prepare_check(folder, **kw).options.settings.geometry  # type: ignore[arg-type]
+
+    assert used() is Geometry.STACKED  # rtcheck.yaml names medcare: no dvh.geometry
+    assert used(geometry="smooth") is Geometry.SMOOTH
+    assert used(protocol=str(smooth_protocol)) is Geometry.SMOOTH
+    assert used(protocol=str(smooth_protocol), geometry="stacked") is Geometry.STACKED
+    assert used(protocol=load_protocol(smooth_protocol)) is Geometry.SMOOTH  # as the audit
+    assert used(protocol=str(smooth_protocol), end_cap="none") is Geometry.SMOOTH
+
+
+# --- the protocol key ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dvh, geometry", [("dvh: {geometry: smooth}", "smooth"),
+                                           ("dvh: {geometry: stacked}", "stacked"),
+                                           ("dvh: {}", None), (None, None)])
+def test_protocol_key_is_read(tmp_path: Path, dvh: str | None, geometry: str | None) -> None:
+    assert load_protocol(protocol_with(tmp_path, dvh)).dvh_geometry == geometry
+
+
+@pytest.mark.parametrize("dvh, field, message", [
+    ("dvh: {geometry: smoth}", "dvh.geometry",
+     "'smoth' is not one of 'stacked', 'smooth'; did you mean 'smooth'?"),
+    ("dvh: {geometry: Stacked}", "dvh.geometry",
+     "'Stacked' is not one of 'stacked', 'smooth'; did you mean 'stacked'?"),
+    ("dvh: {geometrie: smooth}", "dvh.geometrie",
+     "unknown key 'geometrie' (allowed: geometry); did you mean 'geometry'?"),
+    ("dvh: smooth", "dvh", "expected a mapping (key: value lines), got the string 'smooth'"),
+])
+def test_bad_protocol_value_is_one_line_naming_file_line_and_field(
+        tmp_path: Path, dvh: str, field: str, message: str) -> None:
+    path = protocol_with(tmp_path, dvh)
+    line = path.read_text(encoding="utf-8").splitlines().index(dvh) + 1
+    expected = f"{path}:{line}: {field}: {message}"
+    with pytest.raises(ConfigError, match=f"^{re.escape(expected)}$"):
+        load_protocol(path)
+    res = run("check", fixture("spine_sbrt"), "--protocol", path)
+    assert res.exit_code == 3
+    assert res.stderr == f"rtcheck: error: {expected}\n"
+    assert res.stdout == ""
+    res = run("constraints", "validate", path)
+    assert res.exit_code == 3 and f"{expected}\n" in res.stderr
+
+
+def test_constraints_show_names_the_protocol_model(smooth_protocol: Path) -> None:
+    shown = run("constraints", "show", smooth_protocol).stdout
+    assert "  DVH geometry: smooth (dvh.geometry; --geometry replaces it)\n" in shown
+    assert "DVH geometry" not in run("constraints", "show", "medcare").stdout
+
+
+# --- recorded in every result ---------------------------------------------------------------
+
+def test_check_json_records_the_model_of_each_source(smooth_protocol: Path) -> None:
+    cases = {(): "stacked", ("--geometry", "smooth"): "smooth",
+             ("--protocol", str(smooth_protocol)): "smooth",
+             ("--protocol", str(smooth_protocol), "--geometry", "stacked"): "stacked"}
+    for args, geometry in cases.items():
+        doc = check_json(*args)
+        assert doc["schema_version"] == "1.1"
+        settings = doc["provenance"]["dvh_settings"]
+        assert settings["geometry"] == geometry, args
+        assert settings["end_cap"] == "HALF_SLICE"
+        assert doc["verdict"] == "PASS"
+
+
+def test_check_text_html_and_json_side_files_name_the_model(tmp_path: Path) -> None:
+    res = run("check", fixture("spine_sbrt"), "--geometry", "smooth", "--json",
+              tmp_path / "r.json", "--html", tmp_path / "r.html")
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("rtcheck check — protocol medcare")
+    assert lines[1] == SMOOTH_LINE and lines[2] == ""
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["dvh_settings"]["geometry"] == "smooth"
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert re.search(r"<th>DVH settings</th><td class='mono'>[^<]*; geometry = smooth</td>",
+                     html)
+    default = run("check", fixture("spine_sbrt")).stdout.splitlines()
+    assert default[1] == STACKED_LINE
+
+
+def test_check_result_reads_back_with_its_model() -> None:
+    from rtcheck.rules.result import CheckReport
+
+    doc = check_json("--geometry", "smooth")
+    back = CheckReport.from_dict(doc)
+    assert back.provenance.dvh_settings["geometry"] == "smooth"
+    assert back.to_dict()["provenance"] == doc["provenance"]
+
+
+def test_dvh_json_and_text_record_the_model() -> None:
+    spine = fixture("spine_sbrt")
+    base = ("dvh", spine, "--structure", "PTV", "--metric", "D90%[Gy]", "--no-indices")
+    for args, geometry in (((), "stacked"), (("--geometry", "smooth"), "smooth"),
+                           (("--geometry", "stacked"), "stacked")):
+        res = run(*base, "--format", "json", *args)
+        assert res.exit_code == 0, res.output
+        settings = json.loads(res.stdout)["settings"]
+        assert settings["geometry"] == geometry  # the plain string, not an enum's repr
+        assert settings["end_cap"] == "HALF_SLICE"
+        assert f'"geometry": "{geometry}"' in res.stdout
+    text = run(*base, "--geometry", "smooth").stdout.splitlines()
+    assert text[0] == SMOOTH_LINE and text[1] == ""
+    assert text[2].startswith("Case T9_SBRT  [")
+    assert run(*base).stdout.splitlines()[0] == STACKED_LINE
+
+
+def test_dvh_settings_serialise_as_plain_strings() -> None:
+    from rtcheck.dose.bed import AlphaBetaTable
+    from rtcheck.dose.metric_spec import DoseSpace
+    from rtcheck.report.dvh_report import DvhReport
+
+    settings_in = DvhSettings(geometry="smooth")  # type: ignore[arg-type]
+    assert settings_in.geometry is Geometry.SMOOTH
+    report = DvhReport(settings_in, DoseSpace.PHYSICAL, AlphaBetaTable(), (), ())
+    settings = {k: v for k, v in report.to_dict()["settings"].items()
+                if k in ("geometry", "end_cap")}
+    assert settings == {"geometry": "smooth", "end_cap": "HALF_SLICE"}
+    assert type(settings["geometry"]) is str
