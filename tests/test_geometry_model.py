@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from rtcheck.dicom.model import Contour, Structure
-from rtcheck.dose.geom_chains import build_chains, describe, radial_table
+from rtcheck.dose.geom_chains import build_chains, describe
+from rtcheck.dose.geom_radial import radial_table
 from rtcheck.dose.geom_smooth import inside, lagrange_weights, smooth_models
 
 

@@ -28,22 +28,59 @@ at most one predecessor and one successor (nearest centroid wins; the other
 branch starts or ends a chain of its own). A hole (a contour inside an odd
 number of other contours of its plane) links only to holes. The structure is
 the even-odd union of its chains, as its planes are of their contours.
+
+Vectorisation
+-------------
+A structure's contours are one ragged vertex array (:class:`Ragged`); moments, star
+test, hole nesting and linking run on it at once, and the radial tables are evaluated
+when asked for, at the rays asked for (:class:`RadialTables`). Every value comes from
+the same floating-point operations, in the same order, as for one contour and one ray
+alone (per-polygon pairwise sums and cumulative sums), so none depends on the batch.
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from rtcheck.dicom.model import FloatArray, Structure
+from rtcheck.dose.geom_radial import (
+    RadialTables,
+    Ragged,
+    inside_polygons,
+)
+from rtcheck.dose.geom_scanline import IntArray, ragged_ranges
 from rtcheck.dose.geometry import group_planes
 
-#: Angles of the radial table of a contour.
-N_THETA = 1024
-THETA = np.arange(N_THETA) * (2 * np.pi / N_THETA)
+BoolArray = npt.NDArray[np.bool_]
+#: Contours grouped by plane, ascending in z: ``[(z_mm, polygons), ...]``.
+Planes = Sequence[tuple[float, tuple[FloatArray, ...]]]
+
+
+def _moments(r: Ragged) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Signed area, centroid and central second moments σx², σy² of each polygon.
+
+    Shoelace-type sums over the edges (Steger 1996, see the module docstring); each
+    polygon's sums are numpy's pairwise sums of that polygon's terms alone.
+    """
+    x, y = r.xy[:, 0], r.xy[:, 1]
+    xn, yn = x[r.nxt], y[r.nxt]
+    cross = x * yn - xn * y
+    terms = np.stack((cross, (x + xn) * cross, (y + yn) * cross,
+                      (x * x + x * xn + xn * xn) * cross, (y * y + y * yn + yn * yn) * cross))
+    sums = np.array([terms[:, s:s + n].sum(axis=1)
+                     for s, n in zip(r.start.tolist(), r.count.tolist(), strict=True)])
+    sums = sums.reshape(-1, 5)
+    a = sums[:, 0] / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # a == 0: degenerate, see describe
+        cx, cy = sums[:, 1] / (6 * a), sums[:, 2] / (6 * a)
+        ixx, iyy = sums[:, 3] / (12 * a), sums[:, 4] / (12 * a)
+    return a, cx, cy, ixx - cx * cx, iyy - cy * cy
 
 
 @dataclass(frozen=True)
@@ -57,60 +94,54 @@ class ContourShape:
     cy: float
     sx2: float
     sy2: float
-    r2: FloatArray  #: (N_THETA,) squared normalised radius; NaN when not star-shaped
     hole: bool
+    star: bool  #: the radial table is finite (star-shaped about the centroid)
+    box: tuple[float, float, float, float]  #: xmin, xmax, ymin, ymax of the polygon
+    tables: RadialTables = field(repr=False, compare=False)
+    row: int = field(repr=False, compare=False)
 
-    @property
-    def star(self) -> bool:
-        return bool(np.all(np.isfinite(self.r2)))
-
-
-def _moments(p: FloatArray) -> tuple[float, float, float, float, float]:
-    """Signed area, centroid and central second moments σx², σy² of a polygon."""
-    x, y = p[:, 0], p[:, 1]
-    xn, yn = np.concatenate((x[1:], x[:1])), np.concatenate((y[1:], y[:1]))
-    cross = x * yn - xn * y
-    a = cross.sum() / 2.0
-    cx = float(np.sum((x + xn) * cross) / (6 * a))
-    cy = float(np.sum((y + yn) * cross) / (6 * a))
-    ixx = float(np.sum((x * x + x * xn + xn * xn) * cross) / (12 * a))
-    iyy = float(np.sum((y * y + y * yn + yn * yn) * cross) / (12 * a))
-    return float(a), cx, cy, ixx - cx * cx, iyy - cy * cy
+    @cached_property
+    def r2(self) -> FloatArray:
+        """(N_THETA,) squared normalised radius; NaN when not star-shaped."""
+        return self.tables.rays(np.array([self.row]))[0]
 
 
-def radial_table(q: FloatArray) -> FloatArray:
-    """``r(θ)²`` of the polygon ``q`` (normalised, about the origin) at :data:`THETA`.
+@dataclass(frozen=True)
+class ContourArrays:
+    """The descriptors of a structure's contours as arrays, one row per contour."""
 
-    All NaN when ``q`` is not star-shaped about the origin (its vertex angles
-    do not increase monotonically through one turn).
-    """
-    phi = np.arctan2(q[:, 1], q[:, 0])
-    step = np.diff(np.concatenate((phi, phi[:1])))
-    step = (step + np.pi) % (2 * np.pi) - np.pi
-    if np.any(step <= 0) or abs(step.sum() - 2 * np.pi) > 1e-6:
-        return np.full(N_THETA, np.nan)
-    start = int(np.argmin(np.mod(phi, 2 * np.pi)))
-    q = np.concatenate((q[start:], q[:start]))
-    ang = np.mod(np.arctan2(q[0, 1], q[0, 0]), 2 * np.pi) + np.concatenate(
-        ([0.0], np.cumsum(np.concatenate((step[start:], step[:start]))[:-1])))
-    theta = np.where(ang[0] > THETA, THETA + 2 * np.pi, THETA)
-    i = np.searchsorted(ang, theta, side="right") - 1
-    a, b = q[i], q[(i + 1) % q.shape[0]]
-    e = b - a
-    ux, uy = np.cos(theta), np.sin(theta)
-    t = (a[:, 0] * e[:, 1] - a[:, 1] * e[:, 0]) / (ux * e[:, 1] - uy * e[:, 0])
-    return np.asarray(t * t, dtype=np.float64)
+    z: FloatArray
+    params: FloatArray  #: (n, 5): cx, cy, σx², σy², area
+    tables: RadialTables
+
+
+def _describe_all(z: Sequence[float], polygons: Sequence[FloatArray],
+                  holes: Sequence[bool] | BoolArray, r: Ragged
+                  ) -> tuple[list[ContourShape], Ragged, ContourArrays]:
+    """Descriptors of the closed contours ``polygons`` (``r``: the same as one ragged array),
+    the contours counter-clockwise as one ragged array, and the descriptors as arrays."""
+    a, cx, cy, sx2, sy2 = _moments(r)
+    ok = ~(sx2 <= 0) & ~(sy2 <= 0) & (a != 0)
+    i, o = np.arange(r.xy.shape[0]), r.owner
+    oriented = replace(r, xy=r.xy[np.where((a > 0)[o], i, 2 * r.start[o] + r.count[o] - 1 - i)])
+    q = np.column_stack(((oriented.xy[:, 0] - np.where(ok, cx, 0.0)[o])
+                         / np.sqrt(np.where(ok, sx2, 1.0))[o],
+                         (oriented.xy[:, 1] - np.where(ok, cy, 0.0)[o])
+                         / np.sqrt(np.where(ok, sy2, 1.0))[o]))
+    tables = RadialTables(q, oriented, ok)
+    sx2, sy2 = np.where(ok, sx2, np.maximum(sx2, 1e-12)), np.where(ok, sy2, np.maximum(sy2, 1e-12))
+    params = np.column_stack((cx, cy, sx2, sy2, np.abs(a)))
+    shapes = [ContourShape(zc, p if ac > 0 else p[::-1], area, xc, yc, vx, vy, bool(hole), star,
+                           tuple(box), tables, c)
+              for c, (p, zc, hole, ac, (xc, yc, vx, vy, area), star, box) in enumerate(zip(
+                  polygons, z, holes, a.tolist(), params.tolist(), tables.star.tolist(),
+                  r.box.tolist(), strict=True))]
+    return shapes, oriented, ContourArrays(np.array(z, dtype=np.float64), params, tables)
 
 
 def describe(z: float, polygon: FloatArray, hole: bool) -> ContourShape:
     """The descriptor of one closed contour (counter-clockwise or not)."""
-    a, cx, cy, sx2, sy2 = _moments(polygon)
-    p = polygon if a > 0 else polygon[::-1]
-    if sx2 <= 0 or sy2 <= 0 or a == 0:
-        return ContourShape(z, p, abs(a), cx, cy, max(sx2, 1e-12), max(sy2, 1e-12),
-                            np.full(N_THETA, np.nan), hole)
-    q = np.column_stack(((p[:, 0] - cx) / np.sqrt(sx2), (p[:, 1] - cy) / np.sqrt(sy2)))
-    return ContourShape(z, p, abs(a), cx, cy, sx2, sy2, radial_table(q), hole)
+    return _describe_all([z], [polygon], [hole], Ragged.of([polygon]))[0][0]
 
 
 @dataclass(frozen=True)
@@ -119,115 +150,131 @@ class Chain:
 
     ``limit_lo``/``limit_hi``: the nearest structure plane beyond each end on
     which the chain has no contour (the surface must close before it), or the
-    end plane ∓ the median spacing at the ends of the stack.
+    end plane ∓ the median spacing at the ends of the stack. ``rows``: the
+    contours' rows in ``arrays`` (all contours of the structure).
     """
 
     shapes: tuple[ContourShape, ...]
     limit_lo: float
     limit_hi: float
+    rows: IntArray = field(repr=False, compare=False)
+    arrays: ContourArrays = field(repr=False, compare=False)
 
     @property
     def z(self) -> FloatArray:
         return np.array([s.z for s in self.shapes])
 
-
-def _inside(q: FloatArray, polygon: FloatArray) -> npt.NDArray[np.bool_]:
-    """Crossing-number test of the points ``q`` (m, 2) against one polygon: the rule of
-    :func:`~rtcheck.dose.geom_scanline.points_inside`, without building its edge tables
-    (linking calls it for every pair of contours of consecutive planes)."""
-    x0, y0 = polygon[:, 0], polygon[:, 1]
-    lo_x, hi_x, lo_y, hi_y = x0.min(), x0.max(), y0.min(), y0.max()
-    near = (q[:, 0] >= lo_x) & (q[:, 0] <= hi_x) & (q[:, 1] >= lo_y) & (q[:, 1] <= hi_y)
-    out = np.zeros(q.shape[0], dtype=bool)
-    if not near.any():
-        return out
-    x1, y1 = np.concatenate((x0[1:], x0[:1])), np.concatenate((y0[1:], y0[:1]))
-    x, y = q[near, :1], q[near, 1:]
-    spans = (np.minimum(y0, y1) <= y) & (y < np.maximum(y0, y1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xc = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
-    out[near] = np.count_nonzero(spans & (x < xc), axis=1) % 2 == 1
-    return out
+    def rays(self, stride: int = 1) -> FloatArray:
+        """The radial tables at ``THETA[::stride]``, zero where not star-shaped."""
+        star = self.arrays.tables.star[self.rows]
+        return np.where(star[:, None], self.arrays.tables.rays(self.rows, stride), 0.0)
 
 
-def _holes(polys: tuple[FloatArray, ...]) -> list[bool]:
-    """Whether each polygon lies inside an odd number of the others (a hole)."""
-    flags = []
-    for i, p in enumerate(polys):
-        depth = sum(bool(_inside(p[:1], q)[0]) for j, q in enumerate(polys) if j != i)
-        flags.append(depth % 2 == 1)
-    return flags
+def _holes(r: Ragged, plane: IntArray, first: IntArray, n_of: IntArray) -> BoolArray:
+    """Whether each polygon lies inside an odd number of the others of its plane (a hole):
+    its first vertex tested against them (``first``/``n_of``: each plane's polygons)."""
+    multi = np.flatnonzero(n_of[plane] > 1)
+    k, other = ragged_ranges(first[plane[multi]], n_of[plane[multi]])
+    c = multi[k]
+    c, other = c[other != c], other[other != c]
+    p0 = r.xy[r.start[c]]
+    depth = np.bincount(c[inside_polygons(p0[:, 0], p0[:, 1], other, r)], minlength=r.count.size)
+    return np.asarray(depth % 2 == 1)
 
 
-def _probes(c: ContourShape) -> FloatArray:
-    """The centroid and up to 16 points just inside the contour's vertices."""
-    p = c.polygon[:: max(1, c.polygon.shape[0] // 16)]
-    centre = np.array([[c.cx, c.cy]])
-    return np.concatenate((centre, p + 0.02 * (centre - p)))
+def _overlap(i: IntArray, j: IntArray, cx: FloatArray, cy: FloatArray, r: Ragged) -> BoolArray:
+    """Whether contour ``i`` and ``j`` overlap: the centroid or a point just inside one of
+    up to 16 vertices of one lies inside the other (centroids first)."""
+    hit = inside_polygons(cx[j], cy[j], i, r)
+    rest = np.flatnonzero(~hit)
+    hit[rest] = inside_polygons(cx[i[rest]], cy[i[rest]], j[rest], r)
+    rest = np.flatnonzero(~hit)
+    if rest.size:
+        a, b = np.concatenate((i[rest], j[rest])), np.concatenate((j[rest], i[rest]))
+        stride = np.maximum(1, r.count[b] // 16)  # probes of b inside a
+        pair, k = ragged_ranges(np.zeros(b.size, dtype=np.intp), (r.count[b] - 1) // stride + 1)
+        v = r.start[b[pair]] + k * stride[pair]
+        x, y = r.xy[v, 0], r.xy[v, 1]
+        got = inside_polygons(x + 0.02 * (cx[b[pair]] - x), y + 0.02 * (cy[b[pair]] - y),
+                              a[pair], r)
+        got = np.bincount(pair[got], minlength=b.size) > 0
+        hit[rest] = got[: rest.size] | got[rest.size:]
+    return hit
 
 
-def _overlap(a: ContourShape, b: ContourShape) -> bool:
-    """True when a probe point of ``b`` lies inside ``a``."""
-    return bool(_inside(_probes(b), a.polygon).any())
+def _link(r: Ragged, hole: BoolArray, centre: FloatArray, plane: IntArray, first: IntArray,
+          n_of: IntArray, joined: BoolArray) -> IntArray:
+    """Index of each contour's predecessor on the previous plane, -1 for none: pairs of
+    overlapping contours (same hole flag) linked one-to-one, nearest centroids first."""
+    cx, cy = centre[:, 0], centre[:, 1]
+    cur = np.flatnonzero(joined[plane])
+    k, i = ragged_ranges(first[plane[cur] - 1], n_of[plane[cur] - 1])
+    j = cur[k]
+    bi, bj = r.box[i], r.box[j]
+    keep = (hole[i] == hole[j]) & ~((bj[:, 0] > bi[:, 1]) | (bj[:, 1] < bi[:, 0])
+                                    | (bj[:, 2] > bi[:, 3]) | (bj[:, 3] < bi[:, 2]))
+    i, j = i[keep], j[keep]  # overlapping contours have overlapping boxes
+    hit = _overlap(i, j, cx, cy, r)
+    i, j = i[hit], j[hit]
+    order = np.lexsort((j, i, np.hypot(cx[i] - cx[j], cy[i] - cy[j])))
+    pred, used = [-1] * hole.size, [False] * hole.size
+    for a, b in zip(i[order].tolist(), j[order].tolist(), strict=True):
+        if not used[a] and pred[b] < 0:
+            pred[b], used[a] = a, True
+    return np.array(pred, dtype=np.intp)
 
 
-def _box(c: ContourShape) -> tuple[float, float, float, float]:
-    p = c.polygon
-    return float(p[:, 0].min()), float(p[:, 0].max()), float(p[:, 1].min()), float(p[:, 1].max())
+def _contours(planes: Planes, joined: BoolArray
+              ) -> tuple[list[ContourShape], ContourArrays, IntArray, IntArray, IntArray]:
+    """Descriptors of the contours (at least 3 vertices) of all planes, in plane order
+    (also as arrays), their predecessors (:func:`_link`) and each plane's first contour
+    and count."""
+    polys = [[p for p in ps if p.shape[0] >= 3] for _, ps in planes]
+    n_of = np.array([len(ps) for ps in polys], dtype=np.intp)
+    first = np.cumsum(n_of) - n_of
+    plane = np.repeat(np.arange(n_of.size), n_of)
+    flat = [p for ps in polys for p in ps]
+    r = Ragged.of(flat)
+    holes = _holes(r, plane, first, n_of)
+    shapes, oriented, arrays = _describe_all([planes[k][0] for k in plane.tolist()], flat,
+                                             holes, r)
+    pred = _link(oriented, holes, arrays.params[:, :2], plane, first, n_of, joined)
+    return shapes, arrays, pred, first, n_of
 
 
-def _link(prev: list[ContourShape], cur: list[ContourShape]) -> dict[int, int]:
-    """Map index in ``cur`` → index in ``prev`` of linked contours (one-to-one)."""
-    pairs = []
-    boxes = [_box(b) for b in cur]
-    for i, a in enumerate(prev):
-        ax0, ax1, ay0, ay1 = _box(a)
-        for j, b in enumerate(cur):
-            bx0, bx1, by0, by1 = boxes[j]
-            if a.hole != b.hole or bx0 > ax1 or bx1 < ax0 or by0 > ay1 or by1 < ay0:
-                continue  # overlapping contours have overlapping boxes
-            if _overlap(a, b) or _overlap(b, a):
-                pairs.append((float(np.hypot(a.cx - b.cx, a.cy - b.cy)), i, j))
-    links: dict[int, int] = {}
-    used: set[int] = set()
-    for _, i, j in sorted(pairs):
-        if i not in used and j not in links:
-            links[j] = i
-            used.add(i)
-    return links
+def build_chains(structure: Structure, gap_factor: float = 1.5, default_spacing_mm: float = 3.0,
+                 planes: Planes | None = None) -> tuple[list[Chain], float]:
+    """The chains of ``structure`` and its median plane spacing (mm).
 
-
-def build_chains(structure: Structure, gap_factor: float = 1.5,
-                 default_spacing_mm: float = 3.0) -> tuple[list[Chain], float]:
-    """The chains of ``structure`` and its median plane spacing (mm)."""
-    planes = group_planes(structure)
+    ``planes``: the structure's contours grouped by plane, as
+    :func:`~rtcheck.dose.geometry.group_planes` gives them (grouped again when ``None``).
+    """
+    planes = group_planes(structure) if planes is None else planes
     z = np.array([p[0] for p in planes])
     med = statistics.median(np.diff(z).tolist()) if z.size > 1 else default_spacing_mm
-    open_chains: dict[int, list[ContourShape]] = {}  # index in previous plane → chain
-    done: list[tuple[list[ContourShape], int, int]] = []  # chain, first plane, last plane
+    joined = np.concatenate(([False], np.diff(z) <= gap_factor * med)) if z.size else z > 0
+    shapes, arrays, pred, first, n_of = _contours(planes, joined)
+    open_chains: dict[int, list[int]] = {}  # contour of the previous plane → chain
+    done: list[tuple[list[int], int, int]] = []  # chain (contours), first plane, last plane
     starts: dict[int, int] = {}
-    prev: list[ContourShape] = []
-    for k, (zk, polys) in enumerate(planes):
-        polys = tuple(p for p in polys if p.shape[0] >= 3)
-        cur = [describe(zk, p, h) for p, h in zip(polys, _holes(polys), strict=True)]
-        joined = k > 0 and zk - z[k - 1] <= gap_factor * med
-        links = _link(prev, cur) if joined else {}
-        new_open: dict[int, list[ContourShape]] = {}
-        for j, shape in enumerate(cur):
-            chain = open_chains.pop(links[j]) if j in links else []
+    before = pred.tolist()
+    for k, (c0, n) in enumerate(zip(first.tolist(), n_of.tolist(), strict=True)):
+        new_open: dict[int, list[int]] = {}
+        for c in range(c0, c0 + n):
+            chain = open_chains.pop(before[c]) if before[c] >= 0 else []
             if not chain:
                 starts[id(chain)] = k
-            chain.append(shape)
-            new_open[j] = chain
+            chain.append(c)
+            new_open[c] = chain
         done.extend((c, starts[id(c)], k - 1) for c in open_chains.values())
-        open_chains, prev = new_open, cur
+        open_chains = new_open
     done.extend((c, starts[id(c)], len(planes) - 1) for c in open_chains.values())
     chains = []
-    for shapes, first, last in done:
-        lo = z[first - 1] if first > 0 and z[first] - z[first - 1] <= gap_factor * med else (
-            z[first] - med)
-        hi = z[last + 1] if last + 1 < z.size and z[last + 1] - z[last] <= gap_factor * med else (
-            z[last] + med)
-        chains.append(Chain(tuple(shapes), float(lo), float(hi)))
+    for chain, lo_k, hi_k in done:
+        lo = z[lo_k - 1] if lo_k > 0 and z[lo_k] - z[lo_k - 1] <= gap_factor * med else (
+            z[lo_k] - med)
+        hi = z[hi_k + 1] if hi_k + 1 < z.size and z[hi_k + 1] - z[hi_k] <= gap_factor * med else (
+            z[hi_k] + med)
+        chains.append(Chain(tuple(shapes[c] for c in chain), float(lo), float(hi),
+                            np.array(chain, dtype=np.intp), arrays))
     return chains, med
-

@@ -16,22 +16,32 @@ The volume is the midpoint rule in z over the thin slabs, whose error is at most
 ``τ² / 24 ∫ |A''(z)| dz`` (τ the slab thickness, A the section area; Davis PJ,
 Rabinowitz P, *Methods of Numerical Integration*, 2nd ed. 1984, §2.2): for the
 7.2 cc sphere at τ = 0.9 mm, 0.07 %.
+
+Cost: the sections of a chain are built at once; their areas, boxes and the even-odd
+areas of the slabs are computed together, reusing the stacked model's planes and the
+area of a plane's only contour; every value is the one the per-section functions of
+:mod:`rtcheck.dose.geometry` give (``tests/test_geometry_speed_equivalence.py``).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from rtcheck.dicom.model import FloatArray, Structure
-from rtcheck.dose.geom_smooth import ChainModel, smooth_models
-from rtcheck.dose.geometry import PlaneSlab, StackGeometry, even_odd_area_mm2, polygon_area_mm2
+from rtcheck.dose.geom_radial import Ragged, inside_polygons
+from rtcheck.dose.geom_scanline import ragged_ranges
+from rtcheck.dose.geom_smooth import ChainModel, prepare_sections, smooth_models
+from rtcheck.dose.geometry import PlaneSlab, StackGeometry, polygon_area_mm2
 from rtcheck.dose.settings import EndCap
 from rtcheck.findings import Finding, Severity
+
+#: Margin (mm) of the box test before the nesting test of a slab's sections: a point
+#: farther outside a polygon's box crosses its edges an even number of times (or none),
+#: whatever the rounding of the crossing abscissae (a few ulps of the coordinates).
+_BOX_MARGIN_MM = 1e-6
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,14 @@ def _boundaries(models: list[ChainModel], step_mm: float) -> FloatArray:
     # a plane between two staircase intervals changes no section: one slab, as stacked
     keep = np.ones(knots.size, dtype=bool)
     keep[1:-1] = varies[:-1] | varies[1:] | np.isin(knots[1:-1], list(fixed))
-    knots = knots[keep]
-    varies = _varies(models, knots)
-    parts = [np.linspace(a, b, (max(1, math.ceil((b - a) / step_mm - 1e-9)) if v else 1) + 1)[:-1]
-             for (a, b), v in zip(itertools.pairwise(knots), varies, strict=True)]
-    return np.concatenate([*parts, knots[-1:]])
+    kept = np.flatnonzero(keep)
+    # a merged interval is staircase throughout, as the interval at its first knot
+    knots, varies = knots[kept], varies[kept[:-1]]
+    a, b = knots[:-1], knots[1:]
+    n = np.where(varies, np.maximum(1, np.ceil((b - a) / step_mm - 1e-9)), 1).astype(np.intp)
+    # np.linspace(a, b, n + 1)[:-1] of every interval: a + i (b - a) / n
+    interval, i = ragged_ranges(np.zeros(n.size, dtype=np.intp), n)
+    return np.concatenate((a[interval] + i * ((b - a) / n)[interval], knots[-1:]))
 
 
 def _varies(models: list[ChainModel], knots: FloatArray) -> npt.NDArray[np.bool_]:
@@ -78,52 +91,124 @@ def _varies(models: list[ChainModel], knots: FloatArray) -> npt.NDArray[np.bool_
     return varies
 
 
-def _sections(models: list[ChainModel], mid: FloatArray,
-              thick: FloatArray) -> tuple[list[list[FloatArray]], float, float]:
-    """Polygons of each thin slab, and the volumes (mm³) of staircase and all sections."""
+Box = tuple[float, float, float, float]  # xmin, xmax, ymin, ymax
+
+
+@dataclass(frozen=True)
+class _Sections:
+    """Per thin slab: its section polygons (one per chain, in chain order), their areas
+    (mm²) and boxes; and the volumes (mm³) of the staircase and of all sections."""
+
+    polygons: list[list[FloatArray]]
+    areas: list[list[float]]
+    boxes: list[list[Box]]
+    stair_mm3: float
+    total_mm3: float
+
+
+def _sections(models: list[ChainModel], mid: FloatArray, thick: FloatArray,
+              contour_area: dict[int, float]) -> _Sections:
+    """The sections of the chains at the mid-heights ``mid`` of the thin slabs. A staircase
+    section is a contour: its area is looked up in (or added to) ``contour_area``
+    (by ``id``)."""
     polys: list[list[FloatArray]] = [[] for _ in range(mid.size)]
+    areas: list[list[float]] = [[] for _ in range(mid.size)]
+    boxes: list[list[Box]] = [[] for _ in range(mid.size)]
+    thickness = thick.tolist()
     stair_mm3 = total_mm3 = 0.0
     for m in models:
         sel = np.flatnonzero((mid >= m.z_lo) & (mid <= m.z_hi))
         if not sel.size:
             continue
-        found, fallback = m.sections(mid[sel])
-        for i, poly, flat in zip(sel, found, fallback, strict=True):
-            if poly is None:
+        found = m.sections(mid[sel])
+        for i, poly, flat, smooth_area, box in zip(
+                sel.tolist(), found.polygons, found.fallback.tolist(), found.area, found.box,
+                strict=True):
+            if poly is None or box is None:
                 continue
+            if smooth_area is not None:
+                area = smooth_area
+            elif (area := contour_area.get(id(poly), -1.0)) < 0:
+                area = contour_area[id(poly)] = polygon_area_mm2(poly)
             polys[i].append(poly)
-            volume = polygon_area_mm2(poly) * thick[i]
+            areas[i].append(area)
+            boxes[i].append(box)
+            volume = area * thickness[i]
             total_mm3 += volume
             stair_mm3 += volume if flat else 0.0
-    return polys, stair_mm3, total_mm3
+    return _Sections(polys, areas, boxes, stair_mm3, total_mm3)
+
+
+def _slab_areas(sections: _Sections) -> list[float]:
+    """Even-odd area (mm²) of each slab's sections, given their areas: the value of
+    :func:`~rtcheck.dose.geometry.even_odd_area_mm2` (each section counts ``(-1)^depth``
+    times its area, ``depth`` the number of other sections containing its first vertex),
+    with the nesting tests of all slabs in one pass (only against the sections whose box
+    holds the vertex)."""
+    out = [a[0] if len(a) == 1 else 0.0 for a in sections.areas]
+    multi = [k for k, p in enumerate(sections.polygons) if len(p) > 1]
+    if not multi:
+        return out
+    polys = [p for k in multi for p in sections.polygons[k]]
+    box = np.array([b for k in multi for b in sections.boxes[k]])
+    n_of = np.array([len(sections.polygons[k]) for k in multi])
+    first = np.cumsum(n_of) - n_of
+    slab = np.repeat(np.arange(n_of.size), n_of)
+    probe, other = ragged_ranges(first[slab], n_of[slab])
+    vertex = np.array([p[0] for p in polys])[probe]
+    b, margin = box[other], _BOX_MARGIN_MM
+    near = ((probe != other) & (vertex[:, 0] >= b[:, 0] - margin)
+            & (vertex[:, 0] <= b[:, 1] + margin) & (vertex[:, 1] >= b[:, 2] - margin)
+            & (vertex[:, 1] <= b[:, 3] + margin))
+    probe, other, vertex = probe[near], other[near], vertex[near]
+    depth = np.zeros(len(polys), dtype=np.intp)
+    if probe.size:
+        target, poly = np.unique(other, return_inverse=True)
+        inside = inside_polygons(vertex[:, 0], vertex[:, 1], poly,
+                                 Ragged.of([polys[t] for t in target.tolist()]), margin)
+        depth = np.bincount(probe[inside], minlength=len(polys))
+    sign = np.where(depth % 2 == 0, 1.0, -1.0).tolist()
+    for k, f, n in zip(multi, first.tolist(), n_of.tolist(), strict=True):
+        out[k] = max(float(np.dot(np.array(sign[f:f + n]), np.array(sections.areas[k]))), 0.0)
+    return out
 
 
 def smooth_geometry(structure: Structure, stacked: StackGeometry, end_cap: EndCap,
                     gap_factor: float, step_mm: float) -> SmoothGeometry:
     """The smooth model of ``structure`` as thin slabs at most ``step_mm`` thick.
 
-    ``stacked`` is the structure's staircase geometry (its gap and single-plane
-    findings and median spacing are kept); ``end_cap`` sets the cap of flat ends.
+    ``stacked`` is the structure's staircase geometry, as
+    :func:`~rtcheck.dose.geometry.stack_geometry` builds it (its gap and single-plane
+    findings and median spacing are kept; its planes, and the area of a plane's only
+    contour, are reused); ``end_cap`` sets the cap of flat ends.
     """
     cap = 0.5 if end_cap is EndCap.HALF_SLICE else 0.0
-    models = smooth_models(structure, gap_factor, cap, stacked.median_spacing_mm)
+    planes = [(s.z_mm, s.polygons) for s in stacked.slabs]  # one slab per contour plane
+    models = smooth_models(structure, gap_factor, cap, stacked.median_spacing_mm, planes)
+    prepare_sections(models)
     bounds = _boundaries(models, step_mm)
     lo, hi = bounds[:-1], bounds[1:]
     mid, thick = (lo + hi) / 2, hi - lo
-    polys, stair_mm3, total_mm3 = _sections(models, mid, thick)
-    slabs = tuple(
-        PlaneSlab(float(z), float(a), float(b), tuple(p), even_odd_area_mm2(tuple(p)))
-        for z, a, b, p in zip(mid, lo, hi, polys, strict=True) if p and b > a)
-    if not slabs:  # nothing but degenerate sections: the staircase decides (zero volume)
+    # a plane's only contour has the plane's area (even_odd_area_mm2 of one polygon)
+    known = {id(s.polygons[0]): s.area_mm2 for s in stacked.slabs if len(s.polygons) == 1}
+    sections = _sections(models, mid, thick, known)
+    kept = [(z, a, b, k) for k, (z, a, b) in enumerate(zip(mid.tolist(), lo.tolist(),
+                                                           hi.tolist(), strict=True))
+            if sections.polygons[k] and b > a]
+    if not kept:  # nothing but degenerate sections: the staircase decides (zero volume)
         return SmoothGeometry(stacked, 1.0)
-    pts = np.concatenate([p for s in slabs for p in s.polygons])
-    extent = (float(pts[:, 0].min()), float(pts[:, 0].max()),
-              float(pts[:, 1].min()), float(pts[:, 1].max()),
+    area = _slab_areas(sections)
+    slabs = tuple(PlaneSlab(z, a, b, tuple(sections.polygons[k]), area[k])
+                  for z, a, b, k in kept)
+    box = np.array([b for *_, k in kept for b in sections.boxes[k]])
+    extent = (float(box[:, 0].min()), float(box[:, 1].max()),
+              float(box[:, 2].min()), float(box[:, 3].max()),
               min(s.lo_mm for s in slabs), max(s.hi_mm for s in slabs))
     volume_cc = sum(s.volume_mm3 for s in slabs) / 1000.0
     geometry = StackGeometry(slabs, volume_cc, stacked.median_spacing_mm, extent,
                              stacked.findings)
-    return SmoothGeometry(geometry, stair_mm3 / total_mm3 if total_mm3 > 0 else 0.0)
+    share = sections.stair_mm3 / sections.total_mm3 if sections.total_mm3 > 0 else 0.0
+    return SmoothGeometry(geometry, share)
 
 
 def fallback_finding(name: str, share: float) -> Finding:

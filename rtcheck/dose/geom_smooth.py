@@ -1,8 +1,10 @@
 """Smooth geometry model between and beyond contour planes (``--geometry smooth``, issue #12).
 
 The DVH engine samples it as thin prisms (:mod:`rtcheck.dose.geom_sections`,
-:meth:`ChainModel.sections`); :func:`inside` is an independent point-membership
-test of the same model, used to check it. See ``docs/geometry-research.md``.
+:meth:`ChainModel.sections`, whose radial tables :func:`prepare_sections` evaluates
+for all chains at once, at the rays the sections take); :func:`inside` is an
+independent point-membership test of the same model, used to check it. See
+``docs/geometry-research.md``.
 
 Model ("moment-normalised radial interpolation", ``MNRI``)
 --------------------------------------------------------
@@ -38,12 +40,15 @@ inside when, in the frame ``X = (x - cx)/σx, Y = (y - cy)/σy``, ``X² + Y² �
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from rtcheck.dicom.model import FloatArray, Structure
-from rtcheck.dose.geom_chains import N_THETA, THETA, Chain, build_chains
+from rtcheck.dose.geom_chains import Chain, Planes, build_chains
+from rtcheck.dose.geom_radial import N_THETA, THETA
 from rtcheck.dose.geom_scanline import points_inside
 
 BoolArray = npt.NDArray[np.bool_]
@@ -58,15 +63,42 @@ _COS, _SIN = np.cos(THETA), np.sin(THETA)
 MIN_SECTION_VERTICES = 256
 
 
+class Sections(NamedTuple):
+    """Sections of a chain at given heights (:meth:`ChainModel.sections`)."""
+
+    polygons: list[FloatArray | None]
+    fallback: BoolArray  #: the section is the staircase's (the nearest plane's contour)
+    area: list[float | None]  #: area (mm²) of each smooth section (None: staircase or none)
+    box: list[tuple[float, float, float, float] | None]  #: xmin, xmax, ymin, ymax of each
+
+
+def _shoelace(polygons: FloatArray) -> list[float]:
+    """Area (mm²) of each polygon of ``polygons`` ``(m, n, 2)`` by the shoelace formula
+    (Braden B 1986, "The surveyor's area formula", College Math J 17(4):326-337): the value
+    of :func:`~rtcheck.dose.geometry.polygon_area_mm2` (the same dot products of the same
+    arrays), with the rolled coordinates of all polygons built at once."""
+    x, y = polygons[:, :, 0], polygons[:, :, 1]
+    xn = np.concatenate((x[:, 1:], x[:, :1]), axis=1)
+    yn = np.concatenate((y[:, 1:], y[:, :1]), axis=1)
+    dot = np.dot
+    return [float(abs(dot(a, b) - dot(c, d)) / 2.0)
+            for a, b, c, d in zip(list(x), list(yn), list(y), list(xn), strict=True)]
+
+
 def lagrange_weights(nodes: FloatArray, z: FloatArray) -> FloatArray:
-    """Weights ``(m, k)`` of the Lagrange polynomials through ``nodes`` ``(m, k)`` at ``z``."""
+    """Weights ``(m, k)`` of the Lagrange polynomials through ``nodes`` ``(m, k)`` at ``z``:
+    ``w_i = Π_{j ≠ i} (z - x_j) / (x_i - x_j)`` (Press WH et al. 2007, *Numerical Recipes*,
+    3rd ed., §3.2), the factors multiplied in the order of j."""
     k = nodes.shape[1]
-    w = np.ones(nodes.shape)
-    for i in range(k):
-        for j in range(k):
-            if i != j:
-                w[:, i] *= (z - nodes[:, j]) / (nodes[:, i] - nodes[:, j])
-    return w
+    d = np.arange(k)
+    den = nodes[:, :, None] - nodes[:, None, :]  # x_i - x_j
+    den[:, d, d] = 1.0
+    f = (z[:, None] - nodes)[:, None, :] / den
+    f[:, d, d] = 1.0  # j = i: no factor (x · 1.0 = x exactly)
+    w = f[:, :, 0]
+    for j in range(1, k):
+        w = w * f[:, :, j]
+    return np.asarray(w)
 
 
 @dataclass(frozen=True)
@@ -75,7 +107,6 @@ class ChainModel:
 
     z: FloatArray
     params: FloatArray  #: (n, 5): cx, cy, σx², σy², area
-    r2: FloatArray  #: (n, N_THETA)
     z_lo: float
     z_hi: float
     star: npt.NDArray[np.bool_]  #: (n,) contour is star-shaped (else staircase near it)
@@ -85,15 +116,27 @@ class ChainModel:
     def of(cls, chain: Chain, median_mm: float, cap_fraction: float = 0.5) -> ChainModel:
         """The model of ``chain``; a flat end gets ``cap_fraction`` × its inner spacing
         (0.5: the half-slice cap, 0: none, as :class:`~rtcheck.dose.settings.EndCap`)."""
-        sh = chain.shapes
-        z = chain.z
-        params = np.array([[s.cx, s.cy, s.sx2, s.sy2, s.area] for s in sh])
-        star = np.array([s.star for s in sh])
-        r2 = np.where(star[:, None], np.array([s.r2 for s in sh]), 0.0)
-        model = cls(z, params, r2, float(z[0]), float(z[-1]), star, chain)
+        z, params = chain.arrays.z[chain.rows], chain.arrays.params[chain.rows]
+        star = chain.arrays.tables.star[chain.rows]
+        model = cls(z, params, float(z[0]), float(z[-1]), star, chain)
         lo = model._end(0, chain.limit_lo, median_mm, cap_fraction)
-        hi = model._end(len(sh) - 1, chain.limit_hi, median_mm, cap_fraction)
-        return cls(z, params, r2, lo, hi, model.star, chain)
+        hi = model._end(z.size - 1, chain.limit_hi, median_mm, cap_fraction)
+        return cls(z, params, lo, hi, star, chain)
+
+    @property
+    def r2(self) -> FloatArray:
+        """The radial tables ``(n, N_THETA)`` (zero where not star-shaped)."""
+        return self.rays(1)
+
+    def rays(self, stride: int) -> FloatArray:
+        """The radial tables at every ``stride``-th angle (evaluated once per stride)."""
+        if stride not in self._rays:
+            self._rays[stride] = self.chain.rays(stride)
+        return self._rays[stride]
+
+    @cached_property
+    def _rays(self) -> dict[int, FloatArray]:
+        return {}
 
     def _end_nodes(self, end: int) -> IntArray:
         """The end plane and its two inner neighbours (fewer in a short chain).
@@ -142,15 +185,27 @@ class ChainModel:
         """
         n = self.z.size
         k = min(n, 4)
-        i = np.clip(np.searchsorted(self.z, zq, side="right") - 1, 0, max(n - 2, 0))
-        first = np.clip(i - 1, 0, n - k)
-        idx = first[:, None] + np.arange(k)[None, :]
-        for beyond, end in ((zq < self.z[0], 0), (zq > self.z[-1], n - 1)):
+        # the interval [z_i, z_i+1) holding zq (i clipped to 0 .. n - 2), from i - 1 on,
+        # clipped to the chain: first = clip(i - 1, 0, n - k)
+        first = np.minimum(np.maximum(np.searchsorted(self.z, zq, side="right") - 2, 0), n - k)
+        idx = first[:, None] + np.arange(k)
+        for beyond, row in ((zq < self.z[0], self._end_rows[0]),
+                            (zq > self.z[-1], self._end_rows[1])):
+            if beyond.any():
+                idx[beyond] = row
+        return idx
+
+    @cached_property
+    def _end_rows(self) -> tuple[IntArray, IntArray]:
+        """:meth:`stencil` rows beyond the first and the last plane (-1: unused)."""
+        k = min(self.z.size, 4)
+        rows = []
+        for end in (0, self.z.size - 1):
             nodes = self._end_nodes(end)
             row = np.full(k, -1, dtype=np.intp)
             row[: nodes.size] = nodes
-            idx[beyond] = row
-        return idx
+            rows.append(row)
+        return rows[0], rows[1]
 
     def inside(self, x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
         """Membership of the points in the chain's solid."""
@@ -167,33 +222,43 @@ class ChainModel:
             out[smooth] = self._smooth(x[smooth], y[smooth], z[smooth], idx[~fallback])
         return out
 
-    def sections(self, zq: FloatArray) -> tuple[list[FloatArray | None], BoolArray]:
-        """The chain's section polygon at each height ``zq`` (inside ``[z_lo, z_hi]``)
-        and whether it is the staircase's (a stencil with a non-star contour).
+    def sections(self, zq: FloatArray) -> Sections:
+        """The chain's section polygon at each height ``zq`` (inside ``[z_lo, z_hi]``),
+        whether it is the staircase's (a stencil with a non-star contour) and the area of
+        each smooth one (:class:`Sections`).
 
         A smooth section is the radial table mapped back from the normalised frame
-        (:data:`N_THETA` vertices); ``None`` where a second moment vanishes.
+        (every :attr:`ray_stride`-th of the :data:`N_THETA` rays); ``None`` where a
+        second moment vanishes.
         """
-        idx = self.stencil(zq)
-        fallback = self._falls_back(idx)
+        idx = self.stencil(zq) if self._stars else np.zeros((zq.size, 0), dtype=np.intp)
+        fallback = self._falls_back(idx) if self._stars else np.ones(zq.size, dtype=bool)
         out: list[FloatArray | None] = [None] * zq.size
-        mids = (self.z[:-1] + self.z[1:]) / 2
-        for i in np.flatnonzero(fallback):
-            out[i] = self.chain.shapes[int(np.searchsorted(mids, zq[i]))].polygon
+        areas: list[float | None] = [None] * zq.size
+        boxes: list[tuple[float, float, float, float] | None] = [None] * zq.size
+        flat = np.flatnonzero(fallback)
+        if flat.size:
+            nearest = np.searchsorted((self.z[:-1] + self.z[1:]) / 2, zq[flat])
+            for i, k in zip(flat.tolist(), nearest.tolist(), strict=True):
+                out[i], boxes[i] = self.chain.shapes[k].polygon, self.chain.shapes[k].box
         smooth = np.flatnonzero(~fallback)
         if smooth.size:
-            p, r2 = self._interpolated(zq[smooth], idx[smooth])
             k = self.ray_stride
-            radius = np.sqrt(np.maximum(r2[:, ::k], 0.0))
-            cos, sin = _COS[::k], _SIN[::k]
-            for row, i in enumerate(smooth):
-                if p[row, 2] > 0 and p[row, 3] > 0:
-                    out[i] = np.column_stack((
-                        p[row, 0] + np.sqrt(p[row, 2]) * radius[row] * cos,
-                        p[row, 1] + np.sqrt(p[row, 3]) * radius[row] * sin))
-        return out, fallback
+            p, r2 = self._interpolated(zq[smooth], idx[smooth], k)
+            ok = np.flatnonzero((p[:, 2] > 0) & (p[:, 3] > 0))
+            radius = np.sqrt(np.maximum(r2[ok], 0.0))
+            p = p[ok]
+            x = p[:, :1] + np.sqrt(p[:, 2:3]) * radius * _COS[::k]
+            y = p[:, 1:2] + np.sqrt(p[:, 3:4]) * radius * _SIN[::k]
+            polygons = np.stack((x, y), axis=2)
+            box = np.column_stack((x.min(axis=1), x.max(axis=1),
+                                   y.min(axis=1), y.max(axis=1))).tolist()
+            for row, (i, area) in enumerate(zip(smooth[ok].tolist(), _shoelace(polygons),
+                                                strict=True)):
+                out[i], areas[i], boxes[i] = polygons[row], area, tuple(box[row])
+        return Sections(out, fallback, areas, boxes)
 
-    @property
+    @cached_property
     def ray_stride(self) -> int:
         """Every how many table angles a section polygon takes a vertex: the chain's
         largest vertex count rounded up to a power of two, at least
@@ -207,19 +272,29 @@ class ChainModel:
         """Rows of a :meth:`stencil` that use a contour that is not star-shaped."""
         return np.asarray(np.any((idx >= 0) & ~self.star[np.maximum(idx, 0)], axis=1))
 
+    @cached_property
+    def _stars(self) -> int:
+        """How many of the chain's contours are star-shaped."""
+        return int(np.count_nonzero(self.star))
+
     def falls_back(self, zq: FloatArray) -> BoolArray:
-        """Whether the section at each height ``zq`` is the staircase's."""
+        """Whether the section at each height ``zq`` is the staircase's (every stencil holds
+        a valid node: all or none when all or none of the contours are star-shaped)."""
+        if self._stars in (0, self.z.size):
+            return np.full(zq.size, self._stars == 0)
         return self._falls_back(self.stencil(zq))
 
-    def _interpolated(self, zq: FloatArray, idx: IntArray) -> tuple[FloatArray, FloatArray]:
-        """Lagrange-interpolated parameters ``(m, 5)`` and radial tables ``(m, N_THETA)``."""
+    def _interpolated(self, zq: FloatArray, idx: IntArray,
+                      stride: int = 1) -> tuple[FloatArray, FloatArray]:
+        """Lagrange-interpolated parameters ``(m, 5)`` and radial tables ``(m, N_THETA)``
+        (every ``stride``-th angle only)."""
         valid = idx >= 0
         nodes = np.where(valid, self.z[np.maximum(idx, 0)], 0.0)
         nodes = np.where(valid, nodes, zq[:, None] + 1e3 * (1 + np.arange(idx.shape[1])))
         w = np.where(valid, lagrange_weights(nodes, zq), 0.0)
         ii = np.maximum(idx, 0)
         return (np.einsum("mk,mkc->mc", w, self.params[ii]),
-                np.einsum("mk,mkt->mt", w, self.r2[ii]))
+                np.einsum("mk,mkt->mt", w, self.rays(stride)[ii]))
 
     def fallback_share(self) -> float:
         """Share of the chain's plane intervals evaluated as staircase (non-star contours)."""
@@ -245,9 +320,10 @@ class ChainModel:
         j0 = np.minimum(f.astype(np.intp), N_THETA - 1)
         t = f - j0
         j1 = (j0 + 1) % N_THETA
+        table = self.r2
         r2 = np.einsum("mk,mk->m", w,
-                       (1 - t)[:, None] * self.r2[ii, j0[:, None]]
-                       + t[:, None] * self.r2[ii, j1[:, None]])
+                       (1 - t)[:, None] * table[ii, j0[:, None]]
+                       + t[:, None] * table[ii, j1[:, None]])
         return np.asarray(ok & (gx * gx + gy * gy <= r2))
 
     def _staircase(self, x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
@@ -262,10 +338,31 @@ class ChainModel:
 
 
 def smooth_models(structure: Structure, gap_factor: float = 1.5, cap_fraction: float = 0.5,
-                  default_spacing_mm: float = 3.0) -> list[ChainModel]:
-    """The chain models of ``structure`` (``cap_fraction``: see :meth:`ChainModel.of`)."""
-    chains, med = build_chains(structure, gap_factor, default_spacing_mm)
+                  default_spacing_mm: float = 3.0, planes: Planes | None = None
+                  ) -> list[ChainModel]:
+    """The chain models of ``structure`` (``cap_fraction``: see :meth:`ChainModel.of`;
+    ``planes``: its contours grouped by plane, if known, see
+    :func:`~rtcheck.dose.geom_chains.build_chains`)."""
+    chains, med = build_chains(structure, gap_factor, default_spacing_mm, planes)
     return [ChainModel.of(c, med, cap_fraction) for c in chains]
+
+
+def prepare_sections(models: list[ChainModel]) -> None:
+    """Evaluate the radial tables the models' sections use (:attr:`ChainModel.ray_stride`)
+    for all chains of a structure at once, one pass per stride."""
+    by_stride: dict[int, list[ChainModel]] = {}
+    for m in models:
+        if m._stars and m.ray_stride not in m._rays:
+            by_stride.setdefault(m.ray_stride, []).append(m)
+    for stride, group in by_stride.items():
+        arrays = group[0].chain.arrays
+        if any(m.chain.arrays is not arrays for m in group):
+            continue  # chains of different structures: each on its own, when asked
+        rows = np.concatenate([m.chain.rows for m in group])
+        tables = np.where(arrays.tables.star[rows, None], arrays.tables.rays(rows, stride), 0.0)
+        first = 0
+        for m in group:
+            m._rays[stride], first = tables[first:first + m.z.size], first + m.z.size
 
 
 def inside(models: list[ChainModel], x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
