@@ -25,7 +25,8 @@ from tests.check_helpers import fixture, medcare, run
 STACKED_LINE = ("DVH geometry: stacked (contours extruded slab by slab, the staircase "
                 "planning systems use)")
 SMOOTH_LINE = ("DVH geometry: smooth (surface interpolated between contour planes; planning "
-               "systems use the staircase: --geometry stacked reproduces their numbers)")
+               "systems use the staircase: --geometry stacked is the model to compare with their "
+               "numbers)")
 
 
 def protocol_with(folder: Path, dvh: str | None, name: str = "site.yaml") -> Path:
@@ -63,7 +64,7 @@ def test_every_dvh_command_has_the_option_with_its_help(command: str) -> None:
     text = " ".join(res.stdout.split())
     assert "--geometry [stacked|smooth]" in text
     assert "stacked = each contour extruded over its slab" in text
-    assert "reproduces TPS numbers" in text
+    assert "the one to compare with TPS numbers" in text
     assert "[default: the protocol's dvh.geometry, else stacked]" in text
 
 

@@ -115,3 +115,14 @@ def test_geometry_setting_is_validated() -> None:
     assert DvhSettings(geometry="smooth").geometry is Geometry.SMOOTH  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'round' is not a valid Geometry"):
         DvhSettings(geometry="round")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("share", "shown"), [(1.0, "100"), (0.99906, ">99"), (0.245, "24"),
+                                              (0.004, "<1")])
+def test_fallback_share_is_never_rounded_to_all_or_nothing(share: float, shown: str) -> None:
+    """A share of 99.9 % is not "100 %": its trend-closed ends still differ (new-user trial)."""
+    from rtcheck.dose.geom_sections import fallback_finding
+
+    message = fallback_finding("Scar", share).message
+    assert message.startswith(f"{shown} % of the volume is modelled as the staircase")
+    assert message.endswith("(its trend-closed ends still differ from the stacked caps)")

@@ -108,8 +108,8 @@ def test_smooth_comparison_says_the_model_may_explain_the_difference():
     assert diff.message == (
         "rtcheck (smooth geometry) and the TPS DVH differ beyond review thresholds (volume "
         "+2 cc; mean +0.5 Gy; d95 +0.5 Gy; d2 +0.5 Gy); planning systems use the stacked "
-        "(staircase) geometry: the difference may come from the smooth model; --geometry "
-        "stacked reproduces TPS numbers")
+        "(staircase) geometry: where the smooth model departs from it, part of the difference "
+        "may come from the model; compare with --geometry stacked")
     assert diff.subject == "PTV"
     # no difference, no finding: the model is still named in the row
     same = compare_one(e, "PTV", tps_curve(e), geometry=Geometry.SMOOTH)
@@ -134,7 +134,7 @@ def test_dvh_report_compares_with_the_model_it_computed(geometry: str):
     assert row.tps is not None and row.tps.geometry == geometry
     (diff,) = [f for f in row.tps.findings if f.code == "TPS_DVH_DIFFERENCE"]  # ~1 cc vs 2
     assert diff.message.startswith(f"rtcheck ({geometry} geometry) and the TPS DVH differ")
-    assert ("--geometry stacked reproduces TPS numbers" in diff.message) is (geometry == "smooth")
+    assert ("compare with --geometry stacked" in diff.message) is (geometry == "smooth")
     doc = json.loads(render_json(report))
     assert doc["settings"]["geometry"] == geometry
     assert doc["structures"][0]["tps_comparison"]["geometry"] == geometry

@@ -63,5 +63,6 @@ GEOMETRY_CHOICES = ("stacked", "smooth")
 geometry_option = click.option(
     "--geometry", type=click.Choice(GEOMETRY_CHOICES), default=None,
     help="DVH geometry model: stacked = each contour extruded over its slab (the staircase "
-         "planning systems use; reproduces TPS numbers), smooth = surface interpolated "
-         "between contour planes [default: the protocol's dvh.geometry, else stacked].")
+         "planning systems use: the one to compare with TPS numbers), smooth = surface "
+         "interpolated between contour planes "
+         "[default: the protocol's dvh.geometry, else stacked].")

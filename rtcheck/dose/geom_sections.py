@@ -215,6 +215,17 @@ def fallback_finding(name: str, share: float) -> Finding:
     """``STRUCTURE_GEOMETRY_FALLBACK``: part of a smooth structure is the staircase."""
     return Finding(
         "STRUCTURE_GEOMETRY_FALLBACK", Severity.INFO,
-        f"{100 * share:.0f} % of the volume is modelled as the staircase (stacked), next to "
+        f"{_percent(share)} % of the volume is modelled as the staircase (stacked), next to "
         "contours that are not star-shaped about their centroid, where the smooth model "
-        "cannot interpolate", subject=name)
+        "cannot interpolate (its trend-closed ends still differ from the stacked caps)",
+        subject=name)
+
+
+def _percent(share: float) -> str:
+    """A share (0..1) in %, never rounded to 100 or 0 when it is not."""
+    text = f"{100 * share:.0f}"
+    if text == "100" and share < 1:
+        return ">99"
+    if text == "0" and share > 0:
+        return "<1"
+    return text

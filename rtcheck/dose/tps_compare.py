@@ -25,7 +25,7 @@ the same ROI (matched by ROI number).
 * Every comparison names the geometry model of rtcheck's DVH
   (:class:`~rtcheck.dose.settings.Geometry`). Planning systems compute the staircase
   (``stacked``); with ``smooth`` the ``TPS_DVH_DIFFERENCE`` message says that the model
-  may explain the difference and that ``--geometry stacked`` reproduces TPS numbers.
+  may explain part of the difference and to compare with ``--geometry stacked``.
 """
 
 from __future__ import annotations
@@ -168,9 +168,10 @@ def _difference_findings(cmp: TpsComparison) -> list[Finding]:
     if cmp.geometry == Geometry.STACKED:
         advice = "check the structure sampling and dose grid"
     else:  # planning systems compute the staircase: the model itself differs
-        advice = (f"planning systems use the stacked (staircase) geometry: the difference may "
-                  f"come from the {cmp.geometry} model; --geometry stacked reproduces TPS "
-                  "numbers")
+        advice = (f"planning systems use the stacked (staircase) geometry: where the "
+                  f"{cmp.geometry} model departs from it, part of the difference may come "
+                  "from the model; "
+                  "compare with --geometry stacked")
     return [Finding(
         "TPS_DVH_DIFFERENCE", Severity.WARNING,
         f"rtcheck ({cmp.geometry} geometry) and the TPS DVH differ beyond review thresholds "

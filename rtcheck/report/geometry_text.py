@@ -7,7 +7,7 @@ from __future__ import annotations
 GEOMETRY_TEXT = {
     "stacked": "contours extruded slab by slab, the staircase planning systems use",
     "smooth": "surface interpolated between contour planes; planning systems use the "
-              "staircase: --geometry stacked reproduces their numbers",
+              "staircase: --geometry stacked is the model to compare with their numbers",
 }
 
 
