@@ -173,6 +173,7 @@ def test_names_unique_stable_and_deterministic(reports: dict[str, CheckReport],
     assert props["protocol"] == "medcare" and props["verdict"] == case.verdict.value
     assert props["arm"] == case.arm and props["site"] == case.site
     assert props["plan_uid"] == case.plan_uid
+    assert props["dvh_geometry"] == "stacked"  # the model the numbers describe (issue #12)
 
 
 def test_only_timestamp_is_created_utc(reports: dict[str, CheckReport]) -> None:

@@ -152,6 +152,7 @@ def _case_suite(root: ET.Element, report: CheckReport, case: CaseResult,
         ("protocol_version", report.protocol_version), ("arm", case.arm or ""),
         ("site", case.site or ""), ("plan_uid", case.plan_uid or ""),
         ("plan_label", case.plan_label or ""), ("folder", case.folder),
+        ("dvh_geometry", report.provenance.dvh_settings.get("geometry", "")),
         ("rtcheck_version", report.provenance.rtcheck_version)])
     classname = f"rtcheck.{report.protocol_id}.{case.label}"
     failures = errors = skipped = 0
