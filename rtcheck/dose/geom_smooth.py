@@ -50,6 +50,7 @@ from rtcheck.dicom.model import FloatArray, Structure
 from rtcheck.dose.geom_chains import Chain, Planes, build_chains
 from rtcheck.dose.geom_radial import N_THETA, THETA
 from rtcheck.dose.geom_scanline import points_inside
+from rtcheck.dose.geometry import polygon_area_mm2
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
@@ -70,19 +71,6 @@ class Sections(NamedTuple):
     fallback: BoolArray  #: the section is the staircase's (the nearest plane's contour)
     area: list[float | None]  #: area (mm²) of each smooth section (None: staircase or none)
     box: list[tuple[float, float, float, float] | None]  #: xmin, xmax, ymin, ymax of each
-
-
-def _shoelace(polygons: FloatArray) -> list[float]:
-    """Area (mm²) of each polygon of ``polygons`` ``(m, n, 2)`` by the shoelace formula
-    (Braden B 1986, "The surveyor's area formula", College Math J 17(4):326-337): the value
-    of :func:`~rtcheck.dose.geometry.polygon_area_mm2` (the same dot products of the same
-    arrays), with the rolled coordinates of all polygons built at once."""
-    x, y = polygons[:, :, 0], polygons[:, :, 1]
-    xn = np.concatenate((x[:, 1:], x[:, :1]), axis=1)
-    yn = np.concatenate((y[:, 1:], y[:, :1]), axis=1)
-    dot = np.dot
-    return [float(abs(dot(a, b) - dot(c, d)) / 2.0)
-            for a, b, c, d in zip(list(x), list(yn), list(y), list(xn), strict=True)]
 
 
 def lagrange_weights(nodes: FloatArray, z: FloatArray) -> FloatArray:
@@ -253,8 +241,8 @@ class ChainModel:
             polygons = np.stack((x, y), axis=2)
             box = np.column_stack((x.min(axis=1), x.max(axis=1),
                                    y.min(axis=1), y.max(axis=1))).tolist()
-            for row, (i, area) in enumerate(zip(smooth[ok].tolist(), _shoelace(polygons),
-                                                strict=True)):
+            areas_mm2 = [polygon_area_mm2(q) for q in polygons]
+            for row, (i, area) in enumerate(zip(smooth[ok].tolist(), areas_mm2, strict=True)):
                 out[i], areas[i], boxes[i] = polygons[row], area, tuple(box[row])
         return Sections(out, fallback, areas, boxes)
 
