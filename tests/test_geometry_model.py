@@ -14,7 +14,8 @@ import pytest
 from rtcheck.dicom.model import Contour, Structure
 from rtcheck.dose.geom_chains import build_chains, describe
 from rtcheck.dose.geom_radial import radial_table
-from rtcheck.dose.geom_smooth import inside, lagrange_weights, smooth_models
+from rtcheck.dose.geom_smooth import lagrange_weights, smooth_models
+from tests.smooth_membership import fallback_share, inside
 
 
 def circle(cx: float, cy: float, r: float, n: int = 360, reverse: bool = False) -> np.ndarray:
@@ -114,7 +115,7 @@ def test_non_star_chain_falls_back_to_staircase() -> None:
                            np.column_stack((6 * np.cos(t[::-1]), 6 * np.sin(t[::-1])))))
     s = structure([(z, [ring]) for z in (0.0, 2.0, 4.0)])
     (model,) = smooth_models(s)
-    assert not model.star.any() and model.fallback_share() == 1.0
+    assert not model.star.any() and fallback_share(model) == 1.0
     area = describe(0.0, ring, hole=False).area
     assert volume_cc(s, (-11, 11, -11, 11, -2, 6)) == pytest.approx(area * 6 / 1000, rel=0.02)
 
@@ -128,7 +129,7 @@ def test_fallback_is_local_to_the_non_star_contour() -> None:
     planes[7] = (planes[7][0], [ring])
     (model,) = smooth_models(structure(planes))
     assert model.star.sum() == 14
-    assert 0 < model.fallback_share() < 0.5
+    assert 0 < fallback_share(model) < 0.5
     # far from the crescent the smooth model holds (a cylinder: same as the staircase)
     x = np.array([9.9, 10.1, 9.9, 10.1])
     z = np.array([3.0, 3.0, 25.0, 25.0])

@@ -126,3 +126,97 @@ def test_fallback_share_is_never_rounded_to_all_or_nothing(share: float, shown: 
     message = fallback_finding("Scar", share).message
     assert message.startswith(f"{shown} % of the volume is modelled as the staircase")
     assert message.endswith("(its trend-closed ends still differ from the stacked caps)")
+
+
+def square(cx: float, cy: float, side: float, turn_deg: float = 0.0) -> np.ndarray:
+    """A square turned by ``turn_deg`` about its centre (its corners then fall between the
+    model's rays)."""
+    t = np.radians(turn_deg + np.array([45.0, 135.0, 225.0, 315.0]))
+    r = side / math.sqrt(2)
+    return np.column_stack((cx + r * np.cos(t), cy + r * np.sin(t)))
+
+
+def test_section_area_is_the_models_whatever_the_polygons_vertex_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Concentric squares (corners between the rays): every contour has the same
+    normalised shape, so the model's section is that shape scaled by σ(z)² — the
+    Lagrange cubic through σ² = side²/12 — and its area is the cubic through the
+    squares' areas. The section polygon (one vertex per ray) cuts the corners; the
+    area the engine weights the samples with is the model's, for any vertex count."""
+    from rtcheck.dose import geom_smooth
+    from rtcheck.dose.geom_smooth import smooth_models
+
+    zs, sides = np.array([0.0, 2.0, 4.0, 6.0]), np.array([4.0, 6.0, 8.0, 6.0])
+    s = structure([(float(z), [square(1.0, -2.0, a, 10.0)])
+                   for z, a in zip(zs, sides, strict=True)])
+    zq = np.array([1.0, 2.5, 3.0, 5.0])
+    lagrange = np.polynomial.polynomial.Polynomial.fit(zs, sides**2, 3)
+    got = {}
+    for vertices in (64, 1024):
+        monkeypatch.setattr(geom_smooth, "MIN_SECTION_VERTICES", vertices)
+        (model,) = smooth_models(s)
+        found = model.sections(zq)
+        got[vertices] = np.array(found.area)
+        assert model.ray_stride == 1024 // vertices
+        # the 64-ray polygon of the square falls short of the model's area
+        shortfall = 1 - np.array([polygon_area(p) for p in found.polygons]) / got[vertices]
+        assert np.all(shortfall > (0.003 if vertices == 64 else 0.0))
+    np.testing.assert_allclose(got[64], lagrange(zq), rtol=1e-12)
+    np.testing.assert_array_equal(got[64], got[1024])
+
+
+def test_one_contour_chain_is_its_contour_and_cuts_no_thin_slabs() -> None:
+    """A one-contour island beside a stack of discs: its section is its contour (exact),
+    in one slab capped half a plane spacing either side of its plane, and the discs'
+    slabs are not cut by it (before: both its ends were put below its plane, and the
+    island was lost)."""
+    from rtcheck.dose.geom_sections import smooth_geometry
+    from rtcheck.dose.geometry import stack_geometry
+
+    planes = [(float(z), [circle(0, 0, 8)]) for z in np.arange(0.0, 21.0, 3.0)]
+    planes[3] = (planes[3][0], [circle(0, 0, 8), square(20.0, 0.0, 2.0)])
+    s = structure(planes)
+    discs = structure([(z, polys[:1]) for z, polys in planes])
+
+    def smooth(x: Structure):  # type: ignore[no-untyped-def]
+        return smooth_geometry(x, stack_geometry(x, EndCap.HALF_SLICE, 1.5, 3.0),
+                               EndCap.HALF_SLICE, 1.5, 0.5)
+
+    got, alone = smooth(s), smooth(discs)
+    island = [slab for slab in got.geometry.slabs
+              if any(p.shape[0] == 4 for p in slab.polygons)]
+    assert [(slab.lo_mm, slab.hi_mm) for slab in island] == [(7.5, 10.5)]
+    for slab in island:
+        (poly,) = slab.polygons
+        assert polygon_area(poly) == pytest.approx(4.0, rel=1e-12)
+        assert slab.area_mm2 == pytest.approx(4.0, rel=1e-12)
+    assert len(got.geometry.slabs) == len(alone.geometry.slabs) + 1
+    assert got.geometry.volume_cc == pytest.approx(alone.geometry.volume_cc + 3 * 4.0 / 1000,
+                                                   rel=1e-12)
+    assert got.fallback_share == 0.0
+
+
+def test_disjoint_chains_are_stacked_apart_and_their_hot_nodes_found() -> None:
+    """Two spheres far apart (no box overlap): two runs of slabs, each ascending in z, the
+    volumes add, and Dmax/Dmin are found at grid nodes inside either one."""
+    def ball(cx: float, z0: float) -> list[tuple[float, list[np.ndarray]]]:
+        return [(z0 + z, [circle(cx, 0, math.sqrt(64 - z * z))]) for z in np.arange(-7.0, 7.5, 2.0)]
+
+    a, b = ball(-20.0, 0.0), ball(20.0, 4.0)  # on the same planes, b 4 mm higher
+    # nodes at even + 0.25 mm: off every slab face (planes odd, mid-planes even, thin
+    # slabs 0.5 mm), so only the search of nodes inside the slabs can find them
+    axis = np.arange(-39.75, 40.0, 2.0)
+    dose = np.full((axis.size,) * 3, 10.0)
+    at = {float(v): k for k, v in enumerate(axis)}
+    dose[at[2.25], at[0.25], at[20.25]] = 30.0  # inside ball b, in a thin slab of run 2
+    dose[at[-1.75], at[0.25], at[-19.75]] = 1.0  # inside ball a
+    hot_grid = DoseGrid(axis, axis, axis, dose, "PHYSICAL", DoseSummationType.PLAN,
+                        "1.2.3", "1.2.3.4")
+    planes: dict[float, list[np.ndarray]] = {}
+    for z, polys in a + b:
+        planes.setdefault(z, []).extend(polys)
+    both = compute_dvh(structure(sorted(planes.items())), hot_grid, SMOOTH)
+    alone = [compute_dvh(structure(x), uniform_grid(), SMOOTH) for x in (a, b)]
+    assert both.volume_cc == pytest.approx(sum(x.volume_cc for x in alone), rel=1e-12)
+    assert both.dvh is not None
+    assert both.dvh.max_gy == 30.0 and both.dvh.min_gy == 1.0

@@ -82,10 +82,13 @@ def _boundaries(models: list[ChainModel], step_mm: float) -> FloatArray:
 
 
 def _varies(models: list[ChainModel], knots: FloatArray) -> npt.NDArray[np.bool_]:
-    """Whether some chain's section is smooth (not the staircase's) in each interval."""
+    """Whether some chain's section is smooth (not the staircase's) and changes with height
+    in each interval (a one-contour chain's section is its contour throughout)."""
     centre = (knots[:-1] + knots[1:]) / 2
     varies = np.zeros(centre.size, dtype=bool)
     for m in models:
+        if not m.varies:
+            continue
         sel = np.flatnonzero((centre >= m.z_lo) & (centre <= m.z_hi))
         varies[sel] |= ~m.falls_back(centre[sel])
     return varies
@@ -173,6 +176,60 @@ def _slab_areas(sections: _Sections) -> list[float]:
     return out
 
 
+def _groups(models: list[ChainModel]) -> list[list[ChainModel]]:
+    """Chains that can be stacked apart: the connected sets of chains whose boxes overlap
+    (x, y and z). Chains of different sets never share a point, so their volumes add and
+    each gets its own thin slabs (a small chain varying beside a large one would
+    otherwise repeat the large one's section in every thin slab); within a set (a hole
+    and its contour, branches) the even-odd rule of a slab's sections decides."""
+    box = np.array([[min(s.box[0] for s in m.chain.shapes), max(s.box[1] for s in m.chain.shapes),
+                     min(s.box[2] for s in m.chain.shapes), max(s.box[3] for s in m.chain.shapes),
+                     m.z_lo, m.z_hi] for m in models])
+    lo, hi = box[:, 0::2], box[:, 1::2]
+    touch = np.all((lo[:, None, :] <= hi[None, :, :]) & (lo[None, :, :] <= hi[:, None, :]),
+                   axis=2)
+    label = list(range(len(models)))  # union-find: each chain's set
+
+    def root(i: int) -> int:
+        while label[i] != i:
+            label[i] = label[label[i]]
+            i = label[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(touch, 1)), strict=True):
+        label[root(int(i))] = root(int(j))
+    sets: dict[int, list[ChainModel]] = {}
+    for i, m in enumerate(models):
+        sets.setdefault(root(i), []).append(m)
+    return list(sets.values())
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """The thin slabs of one group of chains, their sections' boxes and volumes (mm³)."""
+
+    slabs: list[PlaneSlab]
+    boxes: list[Box]
+    stair_mm3: float
+    total_mm3: float
+
+
+def _stack(models: list[ChainModel], step_mm: float, known: dict[int, float]) -> _Stack:
+    """Thin slabs of ``models`` (see :func:`_boundaries`) with the chains' sections."""
+    bounds = _boundaries(models, step_mm)
+    lo, hi = bounds[:-1], bounds[1:]
+    mid, thick = (lo + hi) / 2, hi - lo
+    sections = _sections(models, mid, thick, known)
+    kept = [(z, a, b, k) for k, (z, a, b) in enumerate(zip(mid.tolist(), lo.tolist(),
+                                                           hi.tolist(), strict=True))
+            if sections.polygons[k] and b > a]
+    area = _slab_areas(sections)
+    return _Stack([PlaneSlab(z, a, b, tuple(sections.polygons[k]), area[k])
+                   for z, a, b, k in kept],
+                  [b for *_, k in kept for b in sections.boxes[k]],
+                  sections.stair_mm3, sections.total_mm3)
+
+
 def smooth_geometry(structure: Structure, stacked: StackGeometry, end_cap: EndCap,
                     gap_factor: float, step_mm: float) -> SmoothGeometry:
     """The smooth model of ``structure`` as thin slabs at most ``step_mm`` thick.
@@ -180,34 +237,28 @@ def smooth_geometry(structure: Structure, stacked: StackGeometry, end_cap: EndCa
     ``stacked`` is the structure's staircase geometry, as
     :func:`~rtcheck.dose.geometry.stack_geometry` builds it (its gap and single-plane
     findings and median spacing are kept; its planes, and the area of a plane's only
-    contour, are reused); ``end_cap`` sets the cap of flat ends.
+    contour, are reused); ``end_cap`` sets the cap of flat ends. The slabs come group
+    by group (:func:`_groups`), each group's ascending in z.
     """
     cap = 0.5 if end_cap is EndCap.HALF_SLICE else 0.0
     planes = [(s.z_mm, s.polygons) for s in stacked.slabs]  # one slab per contour plane
     models = smooth_models(structure, gap_factor, cap, stacked.median_spacing_mm, planes)
     prepare_sections(models)
-    bounds = _boundaries(models, step_mm)
-    lo, hi = bounds[:-1], bounds[1:]
-    mid, thick = (lo + hi) / 2, hi - lo
     # a plane's only contour has the plane's area (even_odd_area_mm2 of one polygon)
     known = {id(s.polygons[0]): s.area_mm2 for s in stacked.slabs if len(s.polygons) == 1}
-    sections = _sections(models, mid, thick, known)
-    kept = [(z, a, b, k) for k, (z, a, b) in enumerate(zip(mid.tolist(), lo.tolist(),
-                                                           hi.tolist(), strict=True))
-            if sections.polygons[k] and b > a]
-    if not kept:  # nothing but degenerate sections: the staircase decides (zero volume)
+    stacks = [_stack(group, step_mm, known) for group in _groups(models)]
+    slabs = tuple(slab for st in stacks for slab in st.slabs)
+    if not slabs:  # nothing but degenerate sections: the staircase decides (zero volume)
         return SmoothGeometry(stacked, 1.0)
-    area = _slab_areas(sections)
-    slabs = tuple(PlaneSlab(z, a, b, tuple(sections.polygons[k]), area[k])
-                  for z, a, b, k in kept)
-    box = np.array([b for *_, k in kept for b in sections.boxes[k]])
+    box = np.array([b for st in stacks for b in st.boxes])
     extent = (float(box[:, 0].min()), float(box[:, 1].max()),
               float(box[:, 2].min()), float(box[:, 3].max()),
               min(s.lo_mm for s in slabs), max(s.hi_mm for s in slabs))
     volume_cc = sum(s.volume_mm3 for s in slabs) / 1000.0
     geometry = StackGeometry(slabs, volume_cc, stacked.median_spacing_mm, extent,
                              stacked.findings)
-    share = sections.stair_mm3 / sections.total_mm3 if sections.total_mm3 > 0 else 0.0
+    total = sum(st.total_mm3 for st in stacks)
+    share = sum(st.stair_mm3 for st in stacks) / total if total > 0 else 0.0
     return SmoothGeometry(geometry, share)
 
 

@@ -2,8 +2,8 @@
 
 The DVH engine samples it as thin prisms (:mod:`rtcheck.dose.geom_sections`,
 :meth:`ChainModel.sections`, whose radial tables :func:`prepare_sections` evaluates
-for all chains at once, at the rays the sections take); :func:`inside` is an
-independent point-membership test of the same model, used to check it. See
+for all chains at once, at the rays the sections take); ``tests/smooth_membership.py``
+is an independent point-membership test of the same model, used to check it. See
 ``docs/geometry-research.md``.
 
 Model ("moment-normalised radial interpolation", ``MNRI``)
@@ -30,6 +30,13 @@ inside when, in the frame ``X = (x - cx)/σx, Y = (y - cy)/σy``, ``X² + Y² �
   nearest plane without a contour (``Chain.limit_*``); otherwise, and when the
   contours do not shrink (a flat end), the chain ends with a **half-slice cap**
   (half the inner spacing), its section following the same trend.
+* **Section areas** are the model's own, ``σx σy ½∫r²dθ``, which is linear in
+  ``r²`` and so the same Lagrange interpolation of the contours' areas in their
+  normalised frames (:meth:`ChainModel._interpolated`); the section polygons take
+  about as many rays as the chain's contours have vertices (at least
+  :data:`MIN_SECTION_VERTICES`), so that the Dmin/Dmax search visits no more edges
+  than the contours have.
+* A one-contour chain is its contour with half-slice caps either side.
 * Holes, several contours per plane, branches: chains combine by the even-odd
   rule. Near a contour that is not star-shaped about its centroid (in the
   normalised frame) the model falls back to the staircase: every point whose
@@ -49,7 +56,6 @@ import numpy.typing as npt
 from rtcheck.dicom.model import FloatArray, Structure
 from rtcheck.dose.geom_chains import Chain, Planes, build_chains
 from rtcheck.dose.geom_radial import N_THETA, THETA
-from rtcheck.dose.geom_scanline import points_inside
 from rtcheck.dose.geometry import polygon_area_mm2
 
 BoolArray = npt.NDArray[np.bool_]
@@ -61,7 +67,7 @@ SHRINK = 0.05
 CLOSE_STEPS = 256
 _COS, _SIN = np.cos(THETA), np.sin(THETA)
 #: Fewest vertices of a smooth section polygon (see :attr:`ChainModel.ray_stride`).
-MIN_SECTION_VERTICES = 256
+MIN_SECTION_VERTICES = 64
 
 
 class Sections(NamedTuple):
@@ -107,8 +113,8 @@ class ChainModel:
         z, params = chain.arrays.z[chain.rows], chain.arrays.params[chain.rows]
         star = chain.arrays.tables.star[chain.rows]
         model = cls(z, params, float(z[0]), float(z[-1]), star, chain)
-        lo = model._end(0, chain.limit_lo, median_mm, cap_fraction)
-        hi = model._end(z.size - 1, chain.limit_hi, median_mm, cap_fraction)
+        lo = model._end(False, chain.limit_lo, median_mm, cap_fraction)
+        hi = model._end(True, chain.limit_hi, median_mm, cap_fraction)
         return cls(z, params, lo, hi, star, chain)
 
     @property
@@ -137,13 +143,15 @@ class ChainModel:
         m = min(n, 3)
         return np.arange(m) if end == 0 else np.arange(n - m, n)
 
-    def _end(self, end: int, limit: float, median_mm: float, cap_fraction: float) -> float:
-        """z of the chain's end beyond plane ``end`` (trend-driven, else the flat cap)."""
+    def _end(self, upper: bool, limit: float, median_mm: float, cap_fraction: float) -> float:
+        """z of the chain's lower or ``upper`` end (trend-driven, else the flat cap); a
+        one-contour chain has both ends at its plane, capped either side."""
         n = self.z.size
+        end = n - 1 if upper else 0
         ze = float(self.z[end])
-        inner = 1 if end == 0 else n - 2
+        inner = n - 2 if upper else 1
         cap = cap_fraction * (abs(ze - float(self.z[inner])) if n > 1 else median_mm)
-        direction = -1.0 if end == 0 else 1.0
+        direction = 1.0 if upper else -1.0
         flat = self.params[end, 4] >= (1 - SHRINK) * self.params[inner, 4] if n > 1 else True
         if flat or not self.star[self._end_nodes(end)].all():
             return ze + direction * cap
@@ -195,21 +203,6 @@ class ChainModel:
             rows.append(row)
         return rows[0], rows[1]
 
-    def inside(self, x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
-        """Membership of the points in the chain's solid."""
-        out = np.zeros(x.shape, dtype=bool)
-        sel = np.flatnonzero((z >= self.z_lo) & (z <= self.z_hi))
-        if sel.size == 0:
-            return out
-        idx = self.stencil(z[sel])
-        fallback = np.any((idx >= 0) & ~self.star[np.maximum(idx, 0)], axis=1)
-        stair, smooth = sel[fallback], sel[~fallback]
-        if stair.size:
-            out[stair] = self._staircase(x[stair], y[stair], z[stair])
-        if smooth.size:
-            out[smooth] = self._smooth(x[smooth], y[smooth], z[smooth], idx[~fallback])
-        return out
-
     def sections(self, zq: FloatArray) -> Sections:
         """The chain's section polygon at each height ``zq`` (inside ``[z_lo, z_hi]``),
         whether it is the staircase's (a stencil with a non-star contour) and the area of
@@ -219,6 +212,8 @@ class ChainModel:
         (every :attr:`ray_stride`-th of the :data:`N_THETA` rays); ``None`` where a
         second moment vanishes.
         """
+        if self.z.size == 1 and self._stars:
+            return self._constant_sections(zq.size)
         idx = self.stencil(zq) if self._stars else np.zeros((zq.size, 0), dtype=np.intp)
         fallback = self._falls_back(idx) if self._stars else np.ones(zq.size, dtype=bool)
         out: list[FloatArray | None] = [None] * zq.size
@@ -232,28 +227,42 @@ class ChainModel:
         smooth = np.flatnonzero(~fallback)
         if smooth.size:
             k = self.ray_stride
-            p, r2 = self._interpolated(zq[smooth], idx[smooth], k)
+            p, r2, unit_area = self._interpolated(zq[smooth], idx[smooth], k)
             ok = np.flatnonzero((p[:, 2] > 0) & (p[:, 3] > 0))
             radius = np.sqrt(np.maximum(r2[ok], 0.0))
-            p = p[ok]
+            p, unit_area = p[ok], unit_area[ok]
             x = p[:, :1] + np.sqrt(p[:, 2:3]) * radius * _COS[::k]
             y = p[:, 1:2] + np.sqrt(p[:, 3:4]) * radius * _SIN[::k]
             polygons = np.stack((x, y), axis=2)
             box = np.column_stack((x.min(axis=1), x.max(axis=1),
                                    y.min(axis=1), y.max(axis=1))).tolist()
-            areas_mm2 = [polygon_area_mm2(q) for q in polygons]
+            areas_mm2 = self._section_areas(p, unit_area, r2[ok], polygons)
             for row, (i, area) in enumerate(zip(smooth[ok].tolist(), areas_mm2, strict=True)):
                 out[i], areas[i], boxes[i] = polygons[row], area, tuple(box[row])
         return Sections(out, fallback, areas, boxes)
 
+    def _constant_sections(self, m: int) -> Sections:
+        """The ``m`` sections of a one-contour chain: its contour at every height (the
+        interpolation through one node is constant, its ends flat), smooth but exact."""
+        shape = self.chain.shapes[0]
+        return Sections([shape.polygon] * m, np.zeros(m, dtype=bool),
+                        [float(self.params[0, 4])] * m, [shape.box] * m)
+
+    @property
+    def varies(self) -> bool:
+        """Whether the chain's section changes with height (a one-contour chain's does not)."""
+        return self.z.size > 1
+
     @cached_property
     def ray_stride(self) -> int:
         """Every how many table angles a section polygon takes a vertex: the chain's
-        largest vertex count rounded up to a power of two, at least
-        :data:`MIN_SECTION_VERTICES` (a 40-vertex contour does not need 1024-vertex
-        sections, whose edges the Dmin/Dmax search would all visit)."""
+        largest vertex count rounded down to a power of two, at least
+        :data:`MIN_SECTION_VERTICES`: the sections follow the contours at about their own
+        resolution (a 40-vertex contour does not need 1024-vertex sections, whose edges
+        the Dmin/Dmax search would all visit); their areas do not depend on it
+        (:meth:`_section_areas`)."""
         most = max(s.polygon.shape[0] for s in self.chain.shapes)
-        vertices = max(MIN_SECTION_VERTICES, 1 << max(0, most - 1).bit_length())
+        vertices = max(MIN_SECTION_VERTICES, 1 << (max(most, 1).bit_length() - 1))
         return max(1, N_THETA // vertices)
 
     def _falls_back(self, idx: IntArray) -> BoolArray:
@@ -273,57 +282,43 @@ class ChainModel:
         return self._falls_back(self.stencil(zq))
 
     def _interpolated(self, zq: FloatArray, idx: IntArray,
-                      stride: int = 1) -> tuple[FloatArray, FloatArray]:
-        """Lagrange-interpolated parameters ``(m, 5)`` and radial tables ``(m, N_THETA)``
-        (every ``stride``-th angle only)."""
+                      stride: int = 1) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Lagrange-interpolated parameters ``(m, 5)``, radial tables ``(m, N_THETA)``
+        (every ``stride``-th angle only) and normalised areas ``(m,)``: the area of the
+        region ``{ρ² ≤ r²(θ)}`` of the normalised frame, ``½∫r²dθ``, which is linear in
+        ``r²`` and therefore the same interpolation of the contours' normalised areas
+        ``A / (σx σy)`` (an affine map scales areas by its determinant)."""
         valid = idx >= 0
         nodes = np.where(valid, self.z[np.maximum(idx, 0)], 0.0)
         nodes = np.where(valid, nodes, zq[:, None] + 1e3 * (1 + np.arange(idx.shape[1])))
         w = np.where(valid, lagrange_weights(nodes, zq), 0.0)
         ii = np.maximum(idx, 0)
         return (np.einsum("mk,mkc->mc", w, self.params[ii]),
-                np.einsum("mk,mkt->mt", w, self.rays(stride)[ii]))
+                np.einsum("mk,mkt->mt", w, self.rays(stride)[ii]),
+                np.einsum("mk,mk->m", w, self._unit_area[ii]))
 
-    def fallback_share(self) -> float:
-        """Share of the chain's plane intervals evaluated as staircase (non-star contours)."""
-        if self.star.all():
-            return 0.0
-        mids = (self.z[:-1] + self.z[1:]) / 2 if self.z.size > 1 else self.z
-        idx = self.stencil(mids)
-        return float(np.any((idx >= 0) & ~self.star[np.maximum(idx, 0)], axis=1).mean())
+    @cached_property
+    def _unit_area(self) -> FloatArray:
+        """Each contour's area in its normalised frame, ``A / (σx σy)`` (0 where a second
+        moment vanishes)."""
+        sxy = np.sqrt(np.maximum(self.params[:, 2] * self.params[:, 3], 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(sxy > 0, self.params[:, 4] / sxy, 0.0)
 
-    def _smooth(self, x: FloatArray, y: FloatArray, zq: FloatArray, idx: IntArray) -> BoolArray:
-        """The smooth model's inside test at points whose stencil ``idx`` is star-shaped."""
-        valid = idx >= 0
-        nodes = np.where(valid, self.z[np.maximum(idx, 0)], 0.0)
-        # padded columns: distinct dummy nodes with zero weight
-        nodes = np.where(valid, nodes, zq[:, None] + 1e3 * (1 + np.arange(idx.shape[1])))
-        w = np.where(valid, lagrange_weights(nodes, zq), 0.0)
-        ii = np.maximum(idx, 0)
-        p = np.einsum("mk,mkc->mc", w, self.params[ii])
-        ok = (p[:, 2] > 0) & (p[:, 3] > 0)
-        sx, sy = np.sqrt(np.maximum(p[:, 2], 1e-300)), np.sqrt(np.maximum(p[:, 3], 1e-300))
-        gx, gy = (x - p[:, 0]) / sx, (y - p[:, 1]) / sy
-        f = np.mod(np.arctan2(gy, gx), 2 * np.pi) * (N_THETA / (2 * np.pi))
-        j0 = np.minimum(f.astype(np.intp), N_THETA - 1)
-        t = f - j0
-        j1 = (j0 + 1) % N_THETA
-        table = self.r2
-        r2 = np.einsum("mk,mk->m", w,
-                       (1 - t)[:, None] * table[ii, j0[:, None]]
-                       + t[:, None] * table[ii, j1[:, None]])
-        return np.asarray(ok & (gx * gx + gy * gy <= r2))
-
-    def _staircase(self, x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
-        """Fallback: the plane nearest in z (slab model with this chain's caps)."""
-        mids = (self.z[:-1] + self.z[1:]) / 2
-        owner = np.searchsorted(mids, z)
-        got = np.zeros(x.shape, dtype=bool)
-        for k in np.unique(owner):
-            m = owner == k
-            got[m] = points_inside(x[m], y[m], [self.chain.shapes[int(k)].polygon])
-        return got
-
+    @staticmethod
+    def _section_areas(p: FloatArray, unit_area: FloatArray, r2: FloatArray,
+                       polygons: FloatArray) -> list[float]:
+        """Areas (mm²) of the model's sections: ``σx σy ½∫r²dθ`` (see :meth:`_interpolated`),
+        exact for the model whatever the vertex count of the section polygon, whose own
+        area falls short by up to a few % where a contour has corners between its rays.
+        Where the interpolated ``r²`` dips below 0 at a ray (a clipped radius: the
+        integral no longer holds) the polygon's own area is used."""
+        exact = np.sqrt(p[:, 2] * p[:, 3]) * unit_area
+        clipped = np.flatnonzero(np.any(r2 < 0, axis=1) | ~(exact > 0))
+        out = exact.tolist()
+        for row in clipped.tolist():
+            out[row] = polygon_area_mm2(polygons[row])
+        return out
 
 def smooth_models(structure: Structure, gap_factor: float = 1.5, cap_fraction: float = 0.5,
                   default_spacing_mm: float = 3.0, planes: Planes | None = None
@@ -351,11 +346,3 @@ def prepare_sections(models: list[ChainModel]) -> None:
         first = 0
         for m in group:
             m._rays[stride], first = tables[first:first + m.z.size], first + m.z.size
-
-
-def inside(models: list[ChainModel], x: FloatArray, y: FloatArray, z: FloatArray) -> BoolArray:
-    """Even-odd membership of points in the union of the chains."""
-    parity = np.zeros(x.shape, dtype=bool)
-    for m in models:
-        parity ^= m.inside(x, y, z)
-    return parity

@@ -120,17 +120,22 @@ def _node_extremes(
     """Dose at the candidate nodes lying inside a slab (even-odd test on their rows)."""
     g = sampler.grid
     zk = g.z_mm[cand.k]
-    n_planes = lo.size
     found: list[FloatArray] = []
-    # a node on a shared face belongs to both slabs: test against the two candidates
-    for slab in (np.searchsorted(lo, zk, "right") - 1, np.searchsorted(hi, zk, "left")):
-        ok = (slab >= 0) & (slab < n_planes)
-        ok[ok] &= (lo[slab[ok]] <= zk[ok]) & (zk[ok] <= hi[slab[ok]])
-        if not ok.any():
-            continue
-        k, j, i = cand.k[ok], cand.j[ok], cand.i[ok]
-        inside = rows.inside(slab[ok], j, g.x_mm[i])
-        found.append(g.dose_gy[k[inside], j[inside], i[inside]])
+    # slabs come in runs ascending in z without overlap (one run for a stack of planes;
+    # one per group of chains for the smooth model): each run searched on its own
+    breaks = np.flatnonzero(lo[1:] < hi[:-1]) + 1
+    for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), lo.size], strict=True):
+        run_lo, run_hi = lo[a:b], hi[a:b]
+        # a node on a shared face belongs to both slabs: test against the two candidates
+        for slab in (np.searchsorted(run_lo, zk, "right") - 1,
+                     np.searchsorted(run_hi, zk, "left")):
+            ok = (slab >= 0) & (slab < b - a)
+            ok[ok] &= (run_lo[slab[ok]] <= zk[ok]) & (zk[ok] <= run_hi[slab[ok]])
+            if not ok.any():
+                continue
+            k, j, i = cand.k[ok], cand.j[ok], cand.i[ok]
+            inside = rows.inside(slab[ok] + a, j, g.x_mm[i])
+            found.append(g.dose_gy[k[inside], j[inside], i[inside]])
     return found
 
 
