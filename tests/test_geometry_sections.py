@@ -220,3 +220,35 @@ def test_disjoint_chains_are_stacked_apart_and_their_hot_nodes_found() -> None:
     assert both.volume_cc == pytest.approx(sum(x.volume_cc for x in alone), rel=1e-12)
     assert both.dvh is not None
     assert both.dvh.max_gy == 30.0 and both.dvh.min_gy == 1.0
+
+
+def test_sides_join_a_polygon_repeated_in_touching_slabs_only() -> None:
+    from rtcheck.dose.sample_extremes import Sides
+
+    p, q = circle(0, 0, 5, n=8), circle(0, 0, 3, n=6)
+    # slabs [0,1] [1,2] [2,3] then a gap, [4,5]: p in the first three and the last, q in
+    # the second, a copy of p (another array) in the third
+    planes = [[p], [p, q], [p, p.copy()], [p]]
+    lo, hi = np.array([0.0, 1.0, 2.0, 4.0]), np.array([1.0, 2.0, 3.0, 5.0])
+    sides = Sides.of(planes, lo, hi)
+    assert sides.lo.tolist() == [0.0, 1.0, 2.0, 4.0]
+    assert sides.hi.tolist() == [3.0, 2.0, 3.0, 5.0]
+    assert np.bincount(sides.edges.plane).tolist() == [8, 6, 8, 8]
+
+
+@pytest.mark.parametrize("shape", ["sphere_7.2cc", "cyly_0.40cc", "coney_0.45cc"])
+def test_joined_sides_give_the_same_extremes(shape: str, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    """The thin slabs' repeated sections (a crescent's staircase, one-contour islands) are
+    searched as one side each: the extremes are those of the slab-by-slab search."""
+    from rtcheck.dose import sampling
+
+    case = IdealCase(IDEAL_SHAPES[shape], 3.0, 0.37)
+    grid = ideal_grid(ideal_dose("lin_y", case), case, 2.0)
+    planes = [(z, [poly, ring() + 30.0]) for z, poly in case.planes]  # a crescent aside
+    s = structure(planes)
+    joined = compute_dvh(s, grid, SMOOTH)
+    monkeypatch.setattr(sampling.Sides, "of", lambda *a: None)
+    by_slab = compute_dvh(s, grid, SMOOTH)
+    assert joined.dvh is not None and by_slab.dvh is not None
+    assert (joined.dvh.min_gy, joined.dvh.max_gy) == (by_slab.dvh.min_gy, by_slab.dvh.max_gy)

@@ -106,6 +106,46 @@ class _Candidates:
         return flags
 
 
+@dataclass(frozen=True)
+class Sides:
+    """The lateral surface of a stack of prisms as sides: one per polygon and z range.
+
+    ``edges`` are the sides' polygon edges (owner index = side index), ``lo``/``hi``
+    their z ranges (mm). The dose along a vertical line is linear in z between dose
+    frames, so a side's extremes lie at its ends and at the frames it crosses: a polygon
+    repeated (the same array) in consecutive slabs that touch is one side over their
+    joint range (its points at the inner slab faces are not needed).
+    """
+
+    edges: Edges
+    lo: FloatArray
+    hi: FloatArray
+
+    @classmethod
+    def of(cls, planes: Sequence[Sequence[FloatArray]], lo: FloatArray, hi: FloatArray
+           ) -> Sides:
+        """The sides of the slabs ``[lo_p, hi_p]`` holding the polygons ``planes[p]``."""
+        polygons: list[FloatArray] = []
+        side_lo: list[float] = []
+        side_hi: list[float] = []
+        previous: dict[int, int] = {}  # id of a polygon of the previous slab → its side
+        for p, (polys, a, b) in enumerate(zip(planes, lo.tolist(), hi.tolist(), strict=True)):
+            current: dict[int, int] = {}
+            for poly in polys:
+                k = previous.get(id(poly), -1)
+                if k >= 0 and p > 0 and side_hi[k] == a:
+                    side_hi[k] = b
+                else:
+                    k = len(polygons)
+                    polygons.append(poly)
+                    side_lo.append(a)
+                    side_hi.append(b)
+                current[id(poly)] = k
+            previous = current
+        return cls(Edges.of_planes([[poly] for poly in polygons]), np.array(side_lo),
+                   np.array(side_hi))
+
+
 def _grid_rows(edges: Edges, n_planes: int, sampler: GridSampler) -> RowIntervals:
     """Inside intervals of the dose grid's rows on every plane."""
     g = sampler.grid
@@ -168,7 +208,7 @@ def _face_extremes(
 
 def slab_extremes(
     edges: Edges, lo: FloatArray, hi: FloatArray, extent: Sequence[float], sampler: GridSampler,
-    dmin0: float, dmax0: float, edge_step_mm: float,
+    found: tuple[float, float], edge_step_mm: float, sides: Sides | None = None,
 ) -> tuple[float, float]:
     """Dmin and Dmax (Gy) over the slabs ``[lo_p, hi_p]`` of the planes of ``edges``.
 
@@ -182,12 +222,14 @@ def slab_extremes(
         ``(xmin, xmax, ymin, ymax, zmin, zmax)`` of the structure (mm).
     sampler
         The dose grid's sampler.
-    dmin0, dmax0
-        Extremes already found (among the volume samples).
+    found
+        ``(dmin0, dmax0)``: the extremes already found (among the volume samples, Gy).
     edge_step_mm
         Largest spacing of surface points along an edge (mm).
+    sides
+        The lateral surface (:class:`Sides`); default: each slab's polygons over the slab.
     """
-    g = sampler.grid
+    dmin0, dmax0 = found
     cand = _Candidates.find(sampler, extent, dmin0, dmax0)
     if cand.k.size == 0:
         return dmin0, dmax0
@@ -199,24 +241,37 @@ def slab_extremes(
     values.append(_face_extremes(
         rows, np.concatenate((z_lo[in_grid], z_hi[in_grid])),
         np.concatenate((in_grid, in_grid)), sampler, cand))
+    if sides is not None:
+        edges = sides.edges
+        z_lo, z_hi = np.maximum(sides.lo, zb0), np.minimum(sides.hi, zb1)
+    values.append(_side_extremes(edges, z_lo, z_hi, sampler, cand, edge_step_mm))
+    lo_v = [float(v.min()) for v in values if v.size]
+    hi_v = [float(v.max()) for v in values if v.size]
+    return min([dmin0, *lo_v]), max([dmax0, *hi_v])
+
+
+def _side_extremes(edges: Edges, z_lo: FloatArray, z_hi: FloatArray, sampler: GridSampler,
+                   cand: _Candidates, edge_step_mm: float) -> FloatArray:
+    """Dose at the lateral-surface points that can beat the extremes: along the edges of
+    each side (owner ``p``, at most ``edge_step_mm`` apart) at ``z_lo[p]``, ``z_hi[p]``
+    and the dose frames between (mm, clipped to the grid)."""
+    g = sampler.grid
     ex, ey, ep = densify_edges(edges, edge_step_mm)
     i0, _ = uniform_axis(ex, g.x_mm)
     j0, _ = uniform_axis(ey, g.y_mm)
     keep = sampler.inside_xy(ex, ey) & (z_hi >= z_lo)[ep] & cand.column_flags(j0, i0)
     ex, ey, ep, i0, j0 = ex[keep], ey[keep], ep[keep], i0[keep], j0[keep]
-    if ep.size:
-        ka = np.searchsorted(g.z_mm, z_lo, side="left")
-        kb = np.searchsorted(g.z_mm, z_hi, side="right")
-        n_z = np.maximum(kb - ka, 0) + 2
-        z_start = np.cumsum(n_z) - n_z
-        z_list = np.concatenate([np.concatenate(([a, b], g.z_mm[s:e]))
-                                 for a, b, s, e in zip(z_lo, z_hi, ka, kb, strict=True)])
-        k_list, _ = sampler.z_weights(z_list)
-        point, idx = ragged_ranges(np.zeros(ep.size, dtype=np.intp), n_z[ep])
-        z_at = z_start[ep[point]] + idx
-        hot = cand.cell_flags(k_list[z_at], j0[point], i0[point])
-        point, z_at = point[hot], z_at[hot]
-        values.append(sampler.trilinear(ex[point], ey[point], z_list[z_at]))
-    lo_v = [float(v.min()) for v in values if v.size]
-    hi_v = [float(v.max()) for v in values if v.size]
-    return min([dmin0, *lo_v]), max([dmax0, *hi_v])
+    if not ep.size:
+        return np.zeros(0)
+    ka = np.searchsorted(g.z_mm, z_lo, side="left")
+    kb = np.searchsorted(g.z_mm, z_hi, side="right")
+    n_z = np.maximum(kb - ka, 0) + 2
+    z_start = np.cumsum(n_z) - n_z
+    z_list = np.concatenate([np.concatenate(([a, b], g.z_mm[s:e]))
+                             for a, b, s, e in zip(z_lo, z_hi, ka, kb, strict=True)])
+    k_list, _ = sampler.z_weights(z_list)
+    point, idx = ragged_ranges(np.zeros(ep.size, dtype=np.intp), n_z[ep])
+    z_at = z_start[ep[point]] + idx
+    hot = cand.cell_flags(k_list[z_at], j0[point], i0[point])
+    point, z_at = point[hot], z_at[hot]
+    return sampler.trilinear(ex[point], ey[point], z_list[z_at])

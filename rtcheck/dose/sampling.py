@@ -54,7 +54,7 @@ from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
 from rtcheck.dose.geom_scanline import Edges, ragged_ranges, strip_samples
 from rtcheck.dose.geom_sections import fallback_finding, smooth_geometry
 from rtcheck.dose.geometry import PlaneSlab, StackGeometry, stack_geometry
-from rtcheck.dose.sample_extremes import slab_extremes
+from rtcheck.dose.sample_extremes import Sides, slab_extremes
 from rtcheck.dose.sample_grid import GridSampler
 from rtcheck.dose.settings import DvhSettings, Geometry
 from rtcheck.findings import Finding, Severity
@@ -289,8 +289,11 @@ def _sample_slabs(name: str, geometry: StackGeometry, slabs: list[PlaneSlab],
     dose, weight = dose[order], weight[order]
     in_plane = [d for d in sampler.grid.spacing_mm[:2] if d > 0]
     step = settings.edge_step_fraction * (min(in_plane) if in_plane else 1.0)
+    # the thin slabs of the smooth model repeat a staircase or constant section: one side
+    sides = (Sides.of([s.polygons for s in slabs], pl.lo, pl.hi)
+             if settings.geometry is Geometry.SMOOTH else None)
     dmin, dmax = slab_extremes(pl.edges, pl.lo, pl.hi, geometry.extent_mm, sampler,
-                               float(dose[-1]), float(dose[0]), step)
+                               (float(dose[-1]), float(dose[0])), step, sides)
     return _InGrid(dose, weight, outside_mm3, dmin, dmax, extra_cc, findings)
 
 
