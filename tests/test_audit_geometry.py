@@ -1,7 +1,9 @@
 """The DVH geometry model in ``rtcheck audit`` and ``rtcheck regress`` (issue #12): part of
 the configuration hash (``--resume`` checks again every result of another model, as for
 ``--end-cap``), named in the first log line, passed to every case's check and recorded
-in its result; ``regress --geometry`` lists the model change as a provenance difference.
+in its result with where it came from (``options.geometry_source``: not hashed, it does
+not change a result); ``regress --geometry`` lists the model change as a provenance
+difference with a note, said first in the text.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def first_log_line(out: Path) -> str:
 
 def geometry_of(out: Path) -> dict[str, str]:
     return {case: doc["report"]["provenance"]["dvh_settings"]["geometry"]
+            for case, doc in results(out).items()}
+
+
+def source_of(out: Path) -> dict[str, str]:
+    return {case: doc["report"]["provenance"]["options"]["geometry_source"]
             for case, doc in results(out).items()}
 
 
@@ -158,3 +165,84 @@ def test_regress_with_another_model_lists_it_as_provenance(tree: Path, tmp_path:
     assert same.exit_code == 0, same.output
     (report,) = json.loads(same.stdout)["reports"]
     assert not [d for d in report["provenance"] if "geometry" in d["what"]]
+
+
+# --- where the model came from ------------------------------------------------------------
+
+def test_configuration_hash_leaves_out_the_source() -> None:
+    from rtcheck.audit.task import AuditConfig
+
+    hashes = {config_sha256(medcare_config(geometry="smooth", geometry_source=source), None)
+              for source in ("option", "protocol", "default")}
+    assert hashes == {config_sha256(medcare_config(geometry="smooth"), None)}
+    assert AuditConfig("p.yaml", "0" * 64).geometry_source == "default"
+    with pytest.raises(ValueError, match=r"^geometry_source 'cli': give one of 'option', "
+                                         r"'protocol', 'default'$"):
+        medcare_config(geometry_source="cli")
+
+
+@pytest.mark.parametrize("protocol, extra, geometry, source", [
+    ("SMOOTH", (), "smooth", "protocol"),
+    ("SMOOTH", ("--geometry", "stacked"), "stacked", "option"),
+    ("SMOOTH", ("--geometry", "smooth"), "smooth", "option"),
+    ("medcare", (), "stacked", "default"),
+    ("medcare", ("--geometry", "stacked"), "stacked", "option"),
+])
+def test_cli_audit_results_name_where_the_model_came_from(
+        tree: Path, tmp_path: Path, smooth_protocol: Path, protocol: str,
+        extra: tuple[str, ...], geometry: str, source: str) -> None:
+    """The protocol sets ``dvh.geometry`` and no ``--geometry`` is given: each result says
+    ``protocol``, not ``option`` (the command line resolves the model for the log and the
+    hash; the worker lets the check resolve it again from the pinned protocol)."""
+    out = tmp_path / "out"
+    name = str(smooth_protocol) if protocol == "SMOOTH" else protocol
+    run = CliRunner().invoke(cli, ["audit", str(tree), "--protocol", name, "--out", str(out),
+                                   "--workers", "1", *extra])
+    assert run.exit_code == 0, run.output
+    assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
+    assert source_of(out) == {"site_a/spine_sbrt": source}
+    assert first_log_line(out).endswith(f"--end-cap half-slice, --geometry {geometry}")
+
+
+def test_api_model_is_used_whatever_its_source(tree: Path, tmp_path: Path,
+                                               smooth_protocol: Path) -> None:
+    """``AuditConfig(geometry=...)`` without ``geometry_source``: the case is checked with
+    the configured (hashed) model; its source is the protocol's or the default when they
+    give that model, else ``option``."""
+    from rtcheck.audit.task import AuditConfig
+    from rtcheck.rules.protocol import load_protocol
+
+    for n, (geometry, source) in enumerate([("smooth", "option"), ("stacked", "default"),
+                                            (None, "default")]):
+        out = tmp_path / f"medcare{n}"
+        audit(tree, out, geometry=geometry)
+        assert geometry_of(out) == {"site_a/spine_sbrt": geometry or "stacked"}
+        assert source_of(out) == {"site_a/spine_sbrt": source}
+    p = load_protocol(smooth_protocol)
+    for geometry, source in (("smooth", "protocol"), ("stacked", "option")):
+        out = tmp_path / f"smooth_{geometry}"
+        run_audit(tree, out, AuditConfig(p.path, p.sha256, p.libraries, geometry=geometry),
+                  AuditRun(), stream=StringIO())
+        assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
+        assert source_of(out) == {"site_a/spine_sbrt": source}
+
+
+def test_regress_with_another_model_says_so_first(tree: Path, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline"
+    audit(tree, baseline)  # medcare's model, stacked: the default
+    args = ["regress", str(tree), "--baseline", str(baseline), "--protocol", "medcare",
+            "--workers", "1", "--geometry", "smooth"]
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--format", "json"]).stdout)
+    (report,) = doc["reports"]
+    prov = {d["what"]: d for d in report["provenance"]}
+    note = ("the DVH geometry model changed (baseline stacked, now smooth): DVH numbers "
+            "differ by the model, not only by the plan; rerun with --geometry stacked to "
+            "compare like with like, or record a new baseline with --geometry smooth")
+    assert prov["provenance.dvh_settings.geometry"]["note"] == note
+    assert prov["provenance.dvh_settings.geometry"]["drift"] is False
+    source = prov["provenance.options.geometry_source"]
+    assert (source["baseline"], source["current"], source["drift"]) == ("default", "option",
+                                                                        False)
+    text = CliRunner().invoke(cli, args).stdout.splitlines()
+    assert text[2:5] == ["", f"NOTE: {note}", ""]
+    assert "  provenance.dvh_settings.geometry: stacked → smooth (see the NOTE above)" in text

@@ -158,6 +158,62 @@ def test_every_format_carries_every_finding(folder: str, args: tuple[str, ...]) 
         assert [f["code"] for f in by_name(doc, "PTV")["findings"]] == ["DOSE_GRID_ABOVE_2MM"]
 
 
+def _every_format(path: Path, *args: str) -> tuple[set, dict[str, set[str]], set, int]:
+    """The findings (code, subject) of the text and JSON reports, the finding codes of each
+    CSV row, and the exit code (the same in every format)."""
+    out = {fmt: run(str(path), *args, "--format", fmt) for fmt in ("text", "csv", "json")}
+    (code,) = {res.exit_code for res in out.values()}
+    text = {(m["code"], m["subject"]) for m in _TEXT_FINDING.finditer(out["text"].stdout)}
+    rows = {r["structure"]: set(filter(None, r["findings"].split(";")))
+            for r in csv.DictReader(io.StringIO(out["csv"].stdout))}
+    doc = json.loads(out["json"].stdout)
+    return text, rows, {(f["code"], f["subject"]) for f in _json_findings(doc)}, code
+
+
+def test_a_roi_not_selected_is_in_no_format():
+    """``--structure "Tumor Bed"``: the INFO ROI_WITHOUT_CONTOURS of the empty Areola
+    concerns no number of the report, so it is in no CSV row, nor in the text or JSON;
+    without ``--structure`` Areola has a row, which carries it."""
+    breast = REFDATA / "eclipse-breast-boost"
+    need(breast / "rtdose.dcm")
+    text, rows, doc, code = _every_format(breast, "--structure", "Tumor Bed", "--no-indices")
+    assert code == 0
+    assert rows == {"Tumor Bed": {"TPS_DVH_DECLARED_INCONSISTENT"}}
+    assert text == doc == {("TPS_DVH_DECLARED_INCONSISTENT", "Tumor Bed")}
+    text, rows, doc, code = _every_format(breast, "--no-indices")
+    assert code == 1  # the empty Areola has no numbers
+    assert ("ROI_WITHOUT_CONTOURS", "Areola") in text and text == doc
+    assert rows["Areola"] == {"STRUCTURE_EMPTY", "ROI_WITHOUT_CONTOURS"}
+    assert [n for n, codes in rows.items() if "ROI_WITHOUT_CONTOURS" in codes] == ["Areola"]
+
+
+def test_an_error_about_a_roi_not_selected_is_in_every_format(tmp_path: Path):
+    """An ERROR about a ROI not selected blocks every number of the case: it stays in
+    every row and in the text and JSON; an INFO about another ROI not selected does not.
+    With every ROI reported, the ERROR still goes in every row (it blocks them all)."""
+    need(SPINE / "RD.dcm")
+    for name in ("RP.dcm", "RD.dcm", "RS.dcm"):
+        (tmp_path / name).write_bytes((SPINE / name).read_bytes())
+    ds = pydicom.dcmread(tmp_path / "RS.dcm")
+    numbers = {r.ROIName: r.ROINumber for r in ds.StructureSetROISequence}
+    for roi in ds.StructureSetROISequence:
+        if roi.ROIName == "Esophagus":  # its contours can no longer be laid on the dose
+            roi.ReferencedFrameOfReferenceUID = "1.2.3.4.5"
+    for item in ds.ROIContourSequence:
+        if item.ReferencedROINumber == numbers["GTV"]:
+            del item.ContourSequence  # declared, no contours: INFO ROI_WITHOUT_CONTOURS
+    ds.save_as(tmp_path / "RS.dcm")
+    text, rows, doc, code = _every_format(tmp_path, "--structure", "SpinalCord",
+                                          "--no-indices")
+    assert code == 3  # the input has an ERROR finding
+    assert rows == {"SpinalCord": {"CONTOUR_IGNORED"}}
+    assert text == doc == {("CONTOUR_IGNORED", "Esophagus")}
+    text, rows, doc, code = _every_format(tmp_path, "--no-indices")
+    assert ("ROI_WITHOUT_CONTOURS", "GTV") in text and text == doc
+    assert rows["GTV"] == {"STRUCTURE_EMPTY", "ROI_WITHOUT_CONTOURS", "CONTOUR_IGNORED"}
+    assert all("CONTOUR_IGNORED" in codes for codes in rows.values()), rows
+
+
 def test_structure_set_and_dose_without_plan():
     need(SPINE / "RD.dcm")
     files = [str(SPINE / "RS.dcm"), str(SPINE / "RD.dcm")]

@@ -1,6 +1,7 @@
 """``--geometry stacked|smooth`` (issue #12): the option of ``check``, ``dvh``, ``audit`` and
 ``regress``, the protocol's ``dvh.geometry``, their precedence (option > protocol >
-stacked) and the model recorded in every result (JSON, text, HTML).
+stacked), the model recorded in every result (JSON, text, HTML) and which of the three
+chose it (``provenance.options.geometry_source``, the text line, the JUnit properties).
 
 The tests assert which model was *used and recorded*, never that the two models give
 equal or different numbers (that is the engine's business, tested with the engine).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +20,10 @@ import pytest
 from rtcheck.cli.options import GEOMETRY_CHOICES
 from rtcheck.dose.settings import DvhSettings, Geometry
 from rtcheck.errors import ConfigError, UsageError
+from rtcheck.report.geometry_text import geometry_line
+from rtcheck.rules.options import CheckOptions
 from rtcheck.rules.protocol import constraints_dir, load_protocol
-from rtcheck.rules.setup import effective_geometry, prepare_check
+from rtcheck.rules.setup import effective_geometry, geometry_source, prepare_check
 from tests.check_helpers import fixture, medcare, run
 
 STACKED_LINE = ("DVH geometry: stacked (contours extruded slab by slab, the staircase "
@@ -27,6 +31,17 @@ STACKED_LINE = ("DVH geometry: stacked (contours extruded slab by slab, the stai
 SMOOTH_LINE = ("DVH geometry: smooth (surface interpolated between contour planes; planning "
                "systems use the staircase: --geometry stacked is the model to compare with their "
                "numbers)")
+#: the line of ``rtcheck check``, which names where the model came from
+STACKED_DEFAULT = ("DVH geometry: stacked, the default (contours extruded slab by slab, the "
+                   "staircase planning systems use)")
+STACKED_OPTION = ("DVH geometry: stacked, from --geometry (contours extruded slab by slab, the "
+                  "staircase planning systems use)")
+SMOOTH_OPTION = ("DVH geometry: smooth, from --geometry (surface interpolated between contour "
+                 "planes; planning systems use the staircase: --geometry stacked is the model "
+                 "to compare with their numbers)")
+SMOOTH_PROTOCOL = ("DVH geometry: smooth, from the protocol's dvh.geometry (surface "
+                   "interpolated between contour planes; planning systems use the staircase: "
+                   "--geometry stacked is the model to compare with their numbers)")
 
 
 def protocol_with(folder: Path, dvh: str | None, name: str = "site.yaml") -> Path:
@@ -163,14 +178,17 @@ def test_check_text_html_and_json_side_files_name_the_model(tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
     assert lines[0].startswith("rtcheck check — protocol medcare")
-    assert lines[1] == SMOOTH_LINE and lines[2] == ""
+    assert lines[1] == SMOOTH_OPTION and lines[2] == ""
     doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert doc["provenance"]["dvh_settings"]["geometry"] == "smooth"
+    assert doc["provenance"]["options"]["geometry_source"] == "option"
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert re.search(r"<th>DVH settings</th><td class='mono'>[^<]*; geometry = smooth</td>",
                      html)
+    assert re.search(r"<th>Options</th><td class='mono'>[^<]*; geometry_source = option</td>",
+                     html)
     default = run("check", fixture("spine_sbrt")).stdout.splitlines()
-    assert default[1] == STACKED_LINE
+    assert default[1] == STACKED_DEFAULT
 
 
 def test_check_result_reads_back_with_its_model() -> None:
@@ -211,3 +229,82 @@ def test_dvh_settings_serialise_as_plain_strings() -> None:
                 if k in ("geometry", "end_cap")}
     assert settings == {"geometry": "smooth", "end_cap": "HALF_SLICE"}
     assert type(settings["geometry"]) is str
+
+
+# --- where the model came from (option, protocol, default) ------------------------------------
+
+def test_geometry_source_follows_the_precedence() -> None:
+    stacked = medcare()
+    smooth = replace(stacked, dvh_geometry="smooth")
+    assert geometry_source(None, stacked) == "default"
+    assert geometry_source(None, smooth) == "protocol"
+    assert geometry_source("stacked", smooth) == "option"
+    assert geometry_source("stacked", stacked) == "option"  # the default's model, chosen
+
+
+def test_prepare_check_records_the_source(smooth_protocol: Path) -> None:
+    folder = [str(fixture("spine_sbrt"))]
+
+    def source(**kw: object) -> str:
+        return prepare_check(folder, **kw).options.geometry_source  # type: ignore[arg-type]
+
+    assert source() == "default"
+    assert source(geometry="stacked") == "option"
+    assert source(protocol=str(smooth_protocol)) == "protocol"
+    assert source(protocol=load_protocol(smooth_protocol)) == "protocol"  # as the audit
+    assert source(protocol=str(smooth_protocol), geometry="smooth") == "option"
+
+
+def test_check_options_refuse_an_unknown_source() -> None:
+    assert CheckOptions().geometry_source == "default"
+    with pytest.raises(ValueError, match=r"^geometry_source 'cli': give one of 'option', "
+                                         r"'protocol', 'default'$"):
+        CheckOptions(geometry_source="cli")
+
+
+@pytest.mark.parametrize("args, geometry, source, line", [
+    ((), "stacked", "default", STACKED_DEFAULT),
+    (("--geometry", "stacked"), "stacked", "option", STACKED_OPTION),
+    (("--geometry", "smooth"), "smooth", "option", SMOOTH_OPTION),
+    (("--protocol", "SMOOTH"), "smooth", "protocol", SMOOTH_PROTOCOL),
+    (("--protocol", "SMOOTH", "--geometry", "stacked"), "stacked", "option", STACKED_OPTION),
+])
+def test_check_json_and_text_name_the_source(smooth_protocol: Path, args: tuple[str, ...],
+                                             geometry: str, source: str, line: str) -> None:
+    args = tuple(str(smooth_protocol) if a == "SMOOTH" else a for a in args)
+    prov = check_json(*args)["provenance"]
+    assert (prov["dvh_settings"]["geometry"], prov["options"]["geometry_source"]) == (
+        geometry, source)
+    res = run("check", fixture("spine_sbrt"), *args)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[1] == line
+
+
+def test_a_result_without_source_keeps_the_line_of_the_model() -> None:
+    """A result written before the source was recorded (and ``rtcheck dvh``, which has no
+    protocol) names the model only."""
+    from rtcheck.report.check_text import render_text
+    from rtcheck.rules.result import CheckReport
+
+    doc = check_json("--geometry", "smooth")
+    del doc["provenance"]["options"]["geometry_source"]
+    assert render_text(CheckReport.from_dict(doc)).splitlines()[1] == SMOOTH_LINE
+    assert geometry_line("stacked") == STACKED_LINE
+    assert geometry_line("stacked", "elsewhere") == STACKED_LINE
+    assert geometry_line("smooth", "protocol") == SMOOTH_PROTOCOL
+    assert geometry_line(None, "option") is None
+
+
+@pytest.mark.parametrize("args, source", [((), "default"), (("--geometry", "smooth"), "option"),
+                                          (("--protocol", "SMOOTH"), "protocol")])
+def test_junit_properties_name_the_source(tmp_path: Path, smooth_protocol: Path,
+                                          args: tuple[str, ...], source: str) -> None:
+    args = tuple(str(smooth_protocol) if a == "SMOOTH" else a for a in args)
+    res = run("check", fixture("spine_sbrt"), "--junit", tmp_path / "r.xml", *args)
+    assert res.exit_code == 0, res.output
+    (suite,) = ET.parse(tmp_path / "r.xml").getroot().iter("testsuite")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["dvh_geometry"] == ("stacked" if source == "default" else "smooth")
+    assert props["dvh_geometry_source"] == source
+    names = list(props)
+    assert names.index("dvh_geometry_source") == names.index("dvh_geometry") + 1

@@ -223,6 +223,54 @@ def test_a_result_without_geometry_was_computed_with_the_staircase() -> None:
         "provenance.dvh_settings.geometry": ("smooth", "stacked")}
 
 
+GEOMETRY_NOTE = ("the DVH geometry model changed (baseline stacked, now smooth): DVH numbers "
+                 "differ by the model, not only by the plan; rerun with --geometry stacked to "
+                 "compare like with like, or record a new baseline with --geometry smooth")
+
+
+def test_another_geometry_model_is_noted_before_the_plans() -> None:
+    """Issue #12: a changed model stays information (``drift=False``) but says what it
+    means and what to do, in the JSON and in a NOTE line before the per-plan details."""
+    base, cur = golden(), golden()
+    cur["provenance"]["dvh_settings"]["geometry"] = "smooth"
+    check_of(cur, CORD)["value"] += 0.02  # a DVH value the model moved beyond 0.01 Gy
+    comparison = compare_reports(cur, base)
+    assert comparison.drift  # by the check, not by the provenance
+    (geometry,) = comparison.reports[0].provenance
+    assert (geometry.what, geometry.baseline, geometry.current, geometry.drift,
+            geometry.note) == ("provenance.dvh_settings.geometry", "stacked", "smooth",
+                               False, GEOMETRY_NOTE)
+    doc = json.loads(render_json(comparison))
+    assert doc["reports"][0]["provenance"][0]["note"] == GEOMETRY_NOTE
+    lines = render_text(comparison).splitlines()
+    assert lines[0].startswith("DRIFT: ")
+    assert lines[1:4] == ["", f"NOTE: {GEOMETRY_NOTE}", ""]  # before the plans
+    assert lines[4].startswith("DRIFT  plan T9_SBRT")
+    assert ("  provenance.dvh_settings.geometry: stacked → smooth (see the NOTE above)"
+            in lines)
+    assert GEOMETRY_NOTE in render_junit(comparison)  # with the provenance differences
+
+
+def test_another_end_cap_gets_no_geometry_note() -> None:
+    base, cur = golden(), golden()
+    cur["provenance"]["dvh_settings"]["end_cap"] = "NONE"
+    comparison = compare_reports(cur, base)
+    assert [d.note for d in comparison.reports[0].provenance] == [""]
+    assert "NOTE" not in render_text(comparison)
+
+
+def test_geometry_source_is_compared_only_when_both_record_it() -> None:
+    base, cur = golden(), golden()
+    assert base["provenance"]["options"]["geometry_source"] == "default"
+    cur["provenance"]["options"]["geometry_source"] = "option"  # --geometry stacked
+    got = {d.what: (d.baseline, d.current, d.drift)
+           for d in compare_reports(cur, base).reports[0].provenance}
+    assert got == {"provenance.options.geometry_source": ("default", "option", False)}
+    del base["provenance"]["options"]["geometry_source"]  # a result written before it
+    assert compare_reports(cur, base).reports[0].provenance == ()
+    assert compare_reports(base, cur).reports[0].provenance == ()
+
+
 def test_structure_summaries_only_when_asked() -> None:
     base, cur = golden(), golden()
     cur["cases"][0]["structures"][0]["volume_cc"] = 19.6759 * 1.004  # PTV, within 0.5 %

@@ -19,6 +19,7 @@ from pathlib import Path
 from rtcheck import __version__
 from rtcheck.audit.discover import CaseFolder, subtree_files
 from rtcheck.rules.engine import sha256_of
+from rtcheck.rules.options import GEOMETRY_SOURCES
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,16 @@ class AuditConfig:
     #: records the model it resolved, so that the log and the hash name it.
     geometry: str | None = None
     anonymize: bool = False
+    #: where the command line's ``geometry`` came from: ``option`` (``--geometry``),
+    #: ``protocol`` (its ``dvh.geometry``) or ``default``; recorded in each result's
+    #: provenance (``options.geometry_source``), not in the configuration hash (it does
+    #: not change a result's numbers)
+    geometry_source: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.geometry_source not in GEOMETRY_SOURCES:
+            raise ValueError(f"geometry_source {self.geometry_source!r}: give one of "
+                             + ", ".join(map(repr, GEOMETRY_SOURCES)))
 
     def aliases_for(self, site: str) -> str | None:
         """The alias file of a site: ``SITE_ALIASES_DIR/<site>.yaml`` when it exists, else

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from rtcheck.audit.result_file import AUDIT_SCHEMA_VERSION, AuditRecord
-from rtcheck.audit.task import AuditTask, folder_files
+from rtcheck.audit.task import AuditConfig, AuditTask, folder_files
 from rtcheck.errors import RtcheckError
 from rtcheck.rules.protocol import Protocol
 
@@ -64,6 +64,32 @@ def _protocol(path: str, sha256: str) -> Protocol:
     return protocol
 
 
+def _geometry_option(cfg: AuditConfig, protocol: Protocol) -> str | None:
+    """The ``geometry`` argument of :func:`~rtcheck.rules.setup.prepare_check` for a case.
+
+    Parameters
+    ----------
+    cfg
+        The audit's configuration: its model and where the command line found it.
+    protocol
+        The audit's protocol (pinned by its sha256).
+
+    Returns
+    -------
+    str or None
+        The model when ``--geometry`` chose it; else ``None``, so that ``prepare_check``
+        resolves the same model from the protocol and records its source (``protocol``
+        or ``default``). A model the protocol would not give (an API caller's
+        ``AuditConfig(geometry=...)`` without ``geometry_source="option"``) is passed
+        on: the case is checked with the configured model, the one hashed.
+    """
+    from rtcheck.rules.setup import effective_geometry
+
+    if cfg.geometry_source == "option" or cfg.geometry is None:
+        return cfg.geometry
+    return None if cfg.geometry == effective_geometry(None, protocol).value else cfg.geometry
+
+
 def _check(task: AuditTask) -> tuple[dict[str, Any], dict[str, str]]:
     from rtcheck.dicom.loader import load
     from rtcheck.rules.engine import check_load
@@ -71,9 +97,9 @@ def _check(task: AuditTask) -> tuple[dict[str, Any], dict[str, str]]:
 
     cfg = task.config
     folder = [task.case.folder]
-    setup = prepare_check(folder, protocol=_protocol(cfg.protocol_path, cfg.protocol_sha256),
-                          arm=cfg.arm, aliases=task.aliases, end_cap=cfg.end_cap,
-                          geometry=cfg.geometry)
+    protocol = _protocol(cfg.protocol_path, cfg.protocol_sha256)
+    setup = prepare_check(folder, protocol=protocol, arm=cfg.arm, aliases=task.aliases,
+                          end_cap=cfg.end_cap, geometry=_geometry_option(cfg, protocol))
     result = load(folder)
     report = check_load(result, setup.protocol, setup.options, setup.extra_inputs)
     patients = {c.label: c.plan.patient_id if c.plan else "" for c in result.cases}

@@ -82,7 +82,7 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
     """
     from rtcheck.audit.run import AuditRun, run_audit
     from rtcheck.audit.task import AuditConfig
-    from rtcheck.rules.setup import effective_geometry, resolve_protocol
+    from rtcheck.rules.setup import effective_geometry, geometry_source, resolve_protocol
 
     if resume and overwrite:
         raise UsageError("--resume and --overwrite: give one (continue, or start again)")
@@ -101,7 +101,7 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
         arm=arm, aliases=aliases_file and os.path.abspath(aliases_file),
         site_aliases_dir=site_aliases_dir and os.path.abspath(site_aliases_dir),
         end_cap=end_cap, geometry=effective_geometry(geometry, proto).value,
-        anonymize=anonymize)
+        geometry_source=geometry_source(geometry, proto), anonymize=anonymize)
     run = AuditRun(workers=workers or os.cpu_count() or 1, scheduler=scheduler,
                    site_level=site_level, resume=resume, overwrite=overwrite, anon_key=key)
     try:

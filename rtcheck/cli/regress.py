@@ -88,7 +88,7 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
     from rtcheck.regress.folder import RegressRun, audit_baseline, run_regress
     from rtcheck.regress.render_text import render
     from rtcheck.regress.tolerances import resolve_tolerances
-    from rtcheck.rules.setup import effective_geometry, resolve_protocol
+    from rtcheck.rules.setup import effective_geometry, geometry_source, resolve_protocol
 
     fmt = _format(output, output_format)
     _refuse_existing([p for p in (output, junit_file, json_file) if p], overwrite)
@@ -104,7 +104,8 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
         protocol_path=proto.path, protocol_sha256=proto.sha256, libraries=proto.libraries,
         arm=arm, aliases=aliases_file and os.path.abspath(aliases_file),
         site_aliases_dir=site_aliases_dir and os.path.abspath(site_aliases_dir),
-        end_cap=end_cap, geometry=effective_geometry(geometry, proto).value)
+        end_cap=end_cap, geometry=effective_geometry(geometry, proto).value,
+        geometry_source=geometry_source(geometry, proto))
     run = RegressRun(workers=workers or os.cpu_count() or 1, site_level=site_level,
                      structures=compare_structures)
     tol = resolve_tolerances(proto.regression_tolerances, tolerances)

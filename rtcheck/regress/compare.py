@@ -14,7 +14,8 @@ PLAN --json FILE`` writes and what ``rtcheck audit`` stores in each result file.
 * **Structures** (optional): state, volume and min/mean/max dose of each structure.
 * **Provenance** (rtcheck and Python version, protocol and library hashes, input file
   hashes by file name, DVH settings, options) is listed as information, never drift: a
-  changed protocol matters through the checks it changes.
+  changed protocol matters through the checks it changes. A changed DVH geometry model
+  carries a note: the DVH numbers then differ by the model, not only by the plan.
 
 A result of another major schema version cannot be compared:
 :class:`~rtcheck.errors.InputError` says so (exit 3).
@@ -23,7 +24,7 @@ A result of another major schema version cannot be compared:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -259,9 +260,42 @@ def provenance_differences(base: Mapping[str, Any], cur: Mapping[str, Any]
     # a result of schema 1.0 has no geometry: it was computed with the staircase
     settings = [{"geometry": "stacked", **p.get("dvh_settings", {})} if p.get("dvh_settings")
                 else {} for p in (bp, cp)]
-    out += _mapping_diffs("provenance.dvh_settings", *settings)
-    out += _mapping_diffs("provenance.options", bp.get("options", {}), cp.get("options", {}))
+    out += [_with_geometry_note(d)
+            for d in _mapping_diffs("provenance.dvh_settings", *settings)]
+    out += _mapping_diffs("provenance.options", *_known_options(bp, cp))
     return tuple(out)
+
+
+#: the provenance difference of the DVH geometry model (issue #12)
+GEOMETRY_CHANGE = "provenance.dvh_settings.geometry"
+
+
+def geometry_note(baseline: object, current: object) -> str:
+    """What a change of the DVH geometry model means for the comparison, and what to do."""
+    return (f"the DVH geometry model changed (baseline {baseline}, now {current}): DVH "
+            "numbers differ by the model, not only by the plan; rerun with --geometry "
+            f"{baseline} to compare like with like, or record a new baseline with "
+            f"--geometry {current}")
+
+
+def _with_geometry_note(d: Difference) -> Difference:
+    """A change of the geometry model with :func:`geometry_note` (still ``drift=False``:
+    provenance never drifts; the checks it moves do, beyond their tolerance)."""
+    if d.what != GEOMETRY_CHANGE or d.baseline is None or d.current is None:
+        return d
+    return replace(d, note=geometry_note(d.baseline, d.current))
+
+
+def _known_options(bp: Mapping[str, Any], cp: Mapping[str, Any]
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides' options, without ``geometry_source`` unless both record it: a result
+    written before it was recorded does not say where its model came from (the model
+    itself is compared in ``dvh_settings``)."""
+    sides = [dict(p.get("options", {})) for p in (bp, cp)]
+    if not all("geometry_source" in o for o in sides):
+        for o in sides:
+            o.pop("geometry_source", None)
+    return sides[0], sides[1]
 
 
 # ------------------------------------------------------------------ reports

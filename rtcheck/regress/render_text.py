@@ -1,10 +1,11 @@
 """A baseline comparison as text (for people) and as versioned JSON (for programs).
 
-Text: a ``DRIFT`` / ``NO DRIFT`` headline, then every plan with a difference — each
-difference with its baseline and current value, the change and the tolerance, marked
-``DRIFT`` or ``ok`` (within tolerance) —, the provenance differences (information), and
-the tolerances used. JSON: :meth:`rtcheck.regress.model.Comparison.to_dict`
-(``regress_schema_version`` "1.0").
+Text: a ``DRIFT`` / ``NO DRIFT`` headline, a ``NOTE`` line per change of the DVH geometry
+model (it moves every DVH number: said before the numbers it explains), then every plan
+with a difference — each difference with its baseline and current value, the change and
+the tolerance, marked ``DRIFT`` or ``ok`` (within tolerance) —, the provenance
+differences (information), and the tolerances used. JSON:
+:meth:`rtcheck.regress.model.Comparison.to_dict` (``regress_schema_version`` "1.0").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rtcheck.regress.compare import GEOMETRY_CHANGE
 from rtcheck.regress.model import (
     CaseComparison,
     CheckComparison,
@@ -121,11 +123,26 @@ def headline(comparison: Comparison) -> str:
     return f"{word}: {scope}; {drifted}; {n['within_tolerance']} change(s) within tolerance"
 
 
+def _geometry_lines(comparison: Comparison) -> list[str]:
+    """A ``NOTE`` per change of the DVH geometry model (its note says what it means and
+    what to do), with the number of results it concerns when there are several."""
+    seen: dict[str, int] = {}
+    for r in comparison.reports:
+        for d in r.provenance:
+            if d.what == GEOMETRY_CHANGE and d.note:
+                seen[d.note] = seen.get(d.note, 0) + 1
+    total = len(comparison.reports)
+    out = [f"NOTE: {note}" + (f" (in {count} of {total} results)" if total > 1 else "")
+           for note, count in seen.items()]
+    return [*out, ""] if out else []
+
+
 def _provenance_lines(comparison: Comparison) -> list[str]:
     seen: dict[tuple[str, str, str, str], int] = {}
     for r in comparison.reports:
         for d in r.provenance:
-            key = (d.what, value_text(d.baseline), value_text(d.current), d.note)
+            note = "see the NOTE above" if d.what == GEOMETRY_CHANGE and d.note else d.note
+            key = (d.what, value_text(d.baseline), value_text(d.current), note)
             seen[key] = seen.get(key, 0) + 1
     if not seen:
         return []
@@ -143,6 +160,7 @@ def render_text(comparison: Comparison) -> str:
     if comparison.baseline:
         out.append(f"baseline: {comparison.baseline}")
     out.append("")
+    out += _geometry_lines(comparison)
     unchanged = 0
     for report in comparison.reports:
         lines = _report_lines(report)

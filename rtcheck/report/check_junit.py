@@ -153,6 +153,7 @@ def _case_suite(root: ET.Element, report: CheckReport, case: CaseResult,
         ("site", case.site or ""), ("plan_uid", case.plan_uid or ""),
         ("plan_label", case.plan_label or ""), ("folder", case.folder),
         ("dvh_geometry", report.provenance.dvh_settings.get("geometry", "")),
+        ("dvh_geometry_source", report.provenance.options.get("geometry_source", "")),
         ("rtcheck_version", report.provenance.rtcheck_version)])
     classname = f"rtcheck.{report.protocol_id}.{case.label}"
     failures = errors = skipped = 0

@@ -164,7 +164,8 @@ def render_case(case: CaseResult, color: bool = False) -> list[str]:
 def render_text(report: CheckReport, color: bool = False) -> str:
     out = [f"rtcheck check — protocol {report.protocol_id} ({report.protocol_title}), "
            f"{report.protocol_version}"]
-    geometry = geometry_line(report.provenance.dvh_settings.get("geometry"))
+    geometry = geometry_line(report.provenance.dvh_settings.get("geometry"),
+                             report.provenance.options.get("geometry_source"))
     out += [geometry, ""] if geometry else [""]
     for case in report.cases:
         out += [*render_case(case, color), ""]

@@ -4,10 +4,12 @@ A value that was not evaluated is printed as ``NOT EVALUATED`` (text), ``null`` 
 or an empty cell (CSV) — never 0. Statistics of an incomplete DVH are starred in text
 and left empty in CSV.
 
-Every finding appears in every format: the text lists each case's findings once
-(:func:`case_findings`); JSON keeps them where they arise (structure, TPS comparison,
+Every finding of the report appears in every format: the text lists each case's findings
+once (:func:`case_findings`); JSON keeps them where they arise (structure, TPS comparison,
 indices, case, load); each CSV row carries those that concern its structure
-(:func:`row_findings`).
+(:func:`row_findings`). A finding about a ROI the report gives no number for (not
+selected with ``--structure``, not an index target) is in none of them
+(:attr:`~rtcheck.report.dvh_report.CaseReport.findings`), unless it is an ERROR.
 """
 
 from __future__ import annotations
@@ -187,14 +189,20 @@ def row_findings(report: DvhReport, c: CaseReport) -> list[list[Finding]]:
     """The findings of each structure row of case ``c`` (CSV), aligned with ``c.structures``.
 
     A row carries the structure's own findings, those of its TPS comparison and
-    those of the case or its indices whose subject is the structure. A finding about
-    no structure with a row (the load's, the case's, an index target's that was not
-    asked for) goes in every row of the case: it concerns (or blocks) every number
-    there. Together the rows carry every finding of the text report.
+    those of the load, the case or its indices whose subject is the structure. A
+    finding about no structure with a row — the load's, the case's about no structure
+    (e.g. ``DOSE_BEAMS_SUMMED``), an index target's that has no row — goes in every
+    row of the case: it concerns every number there; so does an ERROR of the input
+    that blocks the case's numbers, whatever its subject. A finding about a ROI of the
+    structure set that has no row and is no index target (not selected with
+    ``--structure``; e.g. ``ROI_WITHOUT_CONTOURS`` of an empty ROI) and blocks nothing
+    goes in no row: it concerns no number of the CSV, and the text and JSON reports
+    leave it out too (:attr:`~rtcheck.report.dvh_report.CaseReport.findings`).
+    Together the rows carry every finding of the text report.
     """
     names = {s.name for s in c.structures}
     pool = _unique([*report.findings, *c.findings, *(f for i in c.indices for f in i.findings)])
-    general = [f for f in pool if f.subject not in names]
+    general = [f for f in pool if f.subject not in names or f in c.ev.blocking]
     return [
         _unique([
             *general,

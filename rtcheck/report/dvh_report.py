@@ -84,9 +84,13 @@ class StructureReport:
 
 @dataclass(frozen=True)
 class CaseReport:
+    """One case as ``rtcheck dvh`` reports it: its evaluation, its structure rows and the
+    names of every ROI of its structure set (``roi_names``: rows or not)."""
+
     ev: CaseEvaluation
     structures: tuple[StructureReport, ...]
     folder: str = ""  #: where the case's plan, structure and dose files are
+    roi_names: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -110,8 +114,37 @@ class CaseReport:
         return self.ev.indices
 
     @property
+    def reported_names(self) -> frozenset[str]:
+        """The structures the report gives numbers for, case-folded: its rows and the
+        targets of its plan-quality indices."""
+        return frozenset(n.casefold() for n in (*(s.name for s in self.structures),
+                                                *(i.target for i in self.indices)))
+
+    def about_unreported_roi(self, finding: Finding) -> bool:
+        """Whether ``finding`` concerns no number of the report.
+
+        Parameters
+        ----------
+        finding
+            One of the case's own findings.
+
+        Returns
+        -------
+        bool
+            True when its subject names a ROI of the case's structure set that the
+            report gives no number for (not selected with ``--structure``, not an index
+            target; e.g. ``ROI_WITHOUT_CONTOURS`` of an empty ROI) and it does not
+            block the case's numbers (an ERROR of the input blocks them all).
+        """
+        subject = (finding.subject or "").casefold()
+        return (subject in {n.casefold() for n in self.roi_names}
+                and subject not in self.reported_names and finding not in self.ev.blocking)
+
+    @property
     def findings(self) -> tuple[Finding, ...]:
-        return self.ev.findings
+        """The case's own findings that concern the report: every format leaves out
+        those about a ROI it gives no number for (:meth:`about_unreported_roi`)."""
+        return tuple(f for f in self.ev.findings if not self.about_unreported_roi(f))
 
     def to_dict(self, alpha_beta: AlphaBetaTable) -> dict[str, Any]:
         ev, rx, n = self.ev, self.prescription_gy, self.fractions
@@ -125,7 +158,7 @@ class CaseReport:
         return {"label": ev.label, "plan": ev.plan_label, "prescription": presc,
                 "dose": ev.dose.to_dict() if ev.dose else None,
                 "indices": [i.to_dict() for i in ev.indices],
-                "findings": [f.to_dict() for f in ev.findings],
+                "findings": [f.to_dict() for f in self.findings],
                 "blocked_by": sorted({f.code for f in ev.blocking})}
 
 
@@ -232,8 +265,9 @@ def build_dvh_report(  # noqa: PLR0913 -- public API: every option of `rtcheck d
     cases = []
     for c in result.cases:
         ev = evaluate_case(c, request, load_errors)
+        rois = tuple(s.name for s in c.structure_set.structures) if c.structure_set else ()
         cases.append(CaseReport(ev, tuple(StructureReport(c.label, s) for s in ev.structures),
-                                c.folder))
+                                c.folder, rois))
     return DvhReport(settings, dose_space, alpha_beta, specs, tuple(cases), result.findings)
 
 

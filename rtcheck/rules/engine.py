@@ -275,7 +275,8 @@ def provenance(result: LoadResult, protocol: Protocol, options: CheckOptions,
     opts = {"arm": options.arm, "site": options.site, "rx_gy": options.rx_gy,
             "fractions": options.fractions,
             "aliases": options.alias_table.source if options.alias_table else None,
-            "schedule_fractions": len(options.schedule)}
+            "schedule_fractions": len(options.schedule),
+            "geometry_source": options.geometry_source}
     return Provenance(__version__, platform.python_version(),
                       datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                       tuple((p, sha256_of(p)) for p in files), protocol.path, protocol.sha256,

@@ -5,7 +5,8 @@ exactly as ``rtcheck check FOLDER`` would check it. Precedence: the arguments gi
 here (command-line options) over the ``rtcheck.yaml`` beside the plan
 (:mod:`rtcheck.rules.plan_config`) over the protocol's defaults. The DVH geometry model
 (issue #12) is ``--geometry``, else the protocol's ``dvh.geometry``, else ``stacked``
-(:func:`effective_geometry`).
+(:func:`effective_geometry`); which of the three decided is recorded too
+(:func:`geometry_source`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,28 @@ def effective_geometry(option: str | None, protocol: Protocol) -> Geometry:
                          + ", ".join(g.value for g in Geometry)) from None
 
 
+def geometry_source(option: str | None, protocol: Protocol) -> str:
+    """Which of :func:`effective_geometry`'s sources decides the model.
+
+    Parameters
+    ----------
+    option
+        The ``--geometry`` value, ``None`` when not given.
+    protocol
+        The protocol of the check (its ``dvh.geometry`` may be ``None``).
+
+    Returns
+    -------
+    str
+        ``"option"`` (``--geometry``), ``"protocol"`` (its ``dvh.geometry``) or
+        ``"default"`` (neither: ``stacked``), as
+        :attr:`~rtcheck.rules.options.CheckOptions.geometry_source` takes it.
+    """
+    if option:
+        return "option"
+    return "protocol" if protocol.dvh_geometry else "default"
+
+
 def prepare_check(  # noqa: PLR0913 -- one keyword per option of `rtcheck check`
         paths: list[str], *, protocol: str | Protocol | None = None, arm: str | None = None,
         site: str | None = None, aliases: str | None = None,
@@ -78,7 +101,8 @@ def prepare_check(  # noqa: PLR0913 -- one keyword per option of `rtcheck check`
     loads it once); ``None`` takes ``rtcheck.yaml``'s, else the default (medcare).
     ``aliases`` replaces the alias file of ``rtcheck.yaml``. ``geometry`` (``stacked`` or
     ``smooth``) replaces the protocol's ``dvh.geometry``; ``None`` takes the protocol's,
-    else ``stacked`` (:func:`effective_geometry`). Raises
+    else ``stacked`` (:func:`effective_geometry`); the options record which decided
+    (:func:`geometry_source`). Raises
     :class:`~rtcheck.errors.UsageError` for a bad argument and
     :class:`~rtcheck.errors.ConfigError` for a bad ``rtcheck.yaml``, alias or schedule file.
     """
@@ -96,7 +120,8 @@ def prepare_check(  # noqa: PLR0913 -- one keyword per option of `rtcheck check`
         rx_gy=rx[0] if rx else None, fractions=rx[1] if rx else None,
         schedule=read_schedule(schedule) if schedule else (),
         settings=DvhSettings(end_cap=EndCap.HALF_SLICE if end_cap == "half-slice"
-                             else EndCap.NONE, geometry=effective_geometry(geometry, proto)))
+                             else EndCap.NONE, geometry=effective_geometry(geometry, proto)),
+        geometry_source=geometry_source(geometry, proto))
     known_arm_and_site(proto, arm, site, cfg)
     extra = tuple(p for p in (alias_path, schedule, cfg.path or None) if p)
     return CheckSetup(proto, options, extra)
