@@ -112,6 +112,9 @@ class ChainModel:
         (0.5: the half-slice cap, 0: none, as :class:`~rtcheck.dose.settings.EndCap`)."""
         z, params = chain.arrays.z[chain.rows], chain.arrays.params[chain.rows]
         star = chain.arrays.tables.star[chain.rows]
+        if z.size == 1:  # both ends flat: capped either side by the median spacing
+            cap = cap_fraction * median_mm
+            return cls(z, params, float(z[0]) - cap, float(z[0]) + cap, star, chain)
         model = cls(z, params, float(z[0]), float(z[-1]), star, chain)
         lo = model._end(False, chain.limit_lo, median_mm, cap_fraction)
         hi = model._end(True, chain.limit_hi, median_mm, cap_fraction)
@@ -334,8 +337,8 @@ def prepare_sections(models: list[ChainModel]) -> None:
     """Evaluate the radial tables the models' sections use (:attr:`ChainModel.ray_stride`)
     for all chains of a structure at once, one pass per stride."""
     by_stride: dict[int, list[ChainModel]] = {}
-    for m in models:
-        if m._stars and m.ray_stride not in m._rays:
+    for m in models:  # a one-contour chain's sections are its contour: no rays
+        if m._stars and m.varies and m.ray_stride not in m._rays:
             by_stride.setdefault(m.ray_stride, []).append(m)
     for stride, group in by_stride.items():
         arrays = group[0].chain.arrays
