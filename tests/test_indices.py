@@ -294,3 +294,44 @@ def test_target_coverage_does_not_depend_on_the_reported_structures() -> None:
     ptv = CliRunner().invoke(cli, ["dvh", str(SPINE), "--structure", "PTV", "--metric",
                                    "V100%[%]", "--no-indices", "--format", "json"])
     assert by_target[0] == json.loads(ptv.stdout)["structures"][0]["metrics"]["V100%[%]"]
+
+
+def coarse_sphere(radius: float, spacing: float, x0: float = 0.0) -> list[Contour]:
+    """A sphere contoured every ``spacing`` mm, planes symmetric about its centre."""
+    t = np.linspace(0, 2 * np.pi, 360, endpoint=False)
+    zs = np.arange(-radius + spacing / 2, radius, spacing)
+    return [Contour(float(z), np.column_stack((x0 + math.sqrt(radius**2 - z**2) * np.cos(t),
+                                               math.sqrt(radius**2 - z**2) * np.sin(t))))
+            for z in zs]
+
+
+def test_indices_count_on_the_dvh_geometry_model(grid):
+    """TV follows the DVH's geometry model and end caps: R = 9 mm contoured every 3 mm —
+    the staircase with half-slice caps (+1.2 % over the sphere, by its own volume), no caps
+    (a slab less), the smooth model (the sphere)."""
+    from rtcheck.dose.settings import DvhSettings, EndCap, Geometry
+
+    ptv = Structure(1, "PTV", "PTV", contours=tuple(coarse_sphere(R, 3.0)))
+    got = {}
+    for key, settings in (("stacked", DvhSettings()), ("none", DvhSettings(end_cap=EndCap.NONE)),
+                          ("smooth", DvhSettings(geometry=Geometry.SMOOTH))):
+        dvh_cc = compute_dvh(ptv, grid, settings).volume_cc
+        got[key] = compute_indices(grid, ptv, RX, settings=settings).value("tv_cc")
+        assert got[key] == pytest.approx(dvh_cc, rel=0.005)  # the lattice counts the same shape
+    assert got["smooth"] == pytest.approx(vol(R), rel=0.005)
+    assert abs(got["stacked"] / vol(R) - 1) > 0.01
+    assert got["none"] < got["stacked"] - 0.05
+
+
+def test_smooth_indices_count_every_run_of_slabs(grid):
+    """Two disjoint spheres (the smooth model stacks them apart): TV is their sum."""
+    from rtcheck.dose.settings import DvhSettings, Geometry
+
+    smooth = DvhSettings(geometry=Geometry.SMOOTH)
+    two = Structure(1, "PTV", "PTV", contours=(*coarse_sphere(6.0, 2.0, -8.0),
+                                               *coarse_sphere(6.0, 2.0, 8.0)))
+    one = Structure(1, "PTV", "PTV", contours=tuple(coarse_sphere(6.0, 2.0, -8.0)))
+    tv_two = compute_indices(grid, two, RX, settings=smooth).value("tv_cc")
+    tv_one = compute_indices(grid, one, RX, settings=smooth).value("tv_cc")
+    assert tv_two == pytest.approx(2 * tv_one, rel=0.002)
+    assert tv_one == pytest.approx(vol(6.0), rel=0.01)

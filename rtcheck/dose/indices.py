@@ -20,14 +20,17 @@ hi_icru83           (D2% − D98%) / D50% of the target      ICRU Report 83 (201
 How the volumes are measured (one consistent model)
 ----------------------------------------------------
 PIV, PIV50, TV and TV_PIV are counted on one fine lattice (cell step ``h``,
-reported; the smaller of ``max_step_mm`` and what ``max_points`` allows over the
-region concerned) covering every place where the dose can reach 50 % Rx (one dose
+reported; the smaller of :data:`MAX_LATTICE_STEP_MM` and what :data:`MAX_LATTICE_POINTS`
+allows over the region concerned) covering every place where the dose can reach 50 % Rx (one dose
 voxel beyond the voxels at ≥ 50 % Rx, because trilinear interpolation never exceeds
 its eight nodes) and the target. The dose at each lattice point is the trilinear
 interpolant of the grid (the DVH engine's model; ``scipy.ndimage.map_coordinates``
 with ``order=1``, z mapped to fractional frame indices);
-inside/outside follows the contour stack of :mod:`rtcheck.dose.geometry` (even-odd
-polygons, half-slice end caps). Counting all four on the same points keeps
+inside/outside follows the structures' geometry as the DVH engine models it
+(:func:`~rtcheck.dose.sampling.model_geometry`: the contour stack of
+:mod:`rtcheck.dose.geometry`, even-odd polygons, the settings' end caps; or, with
+``--geometry smooth``, the smooth model's thin slabs), so that TV is the DVH's volume.
+Counting all four on the same points keeps
 TV_PIV ≤ PIV and TV_PIV ≤ TV, so Paddick CI ≤ 1. With a Body/EXTERNAL structure,
 PIV and PIV50 (and D2cm) only count points inside it; without one, the whole grid.
 
@@ -58,21 +61,33 @@ from scipy.spatial import cKDTree
 from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
 from rtcheck.dose.dvh import CumulativeDVH
 from rtcheck.dose.geom_scanline import lattice_inside
-from rtcheck.dose.geometry import StackGeometry, stack_geometry
+from rtcheck.dose.geometry import StackGeometry
 from rtcheck.dose.grid_adequacy import grid_adequacy_findings
 from rtcheck.dose.index_guards import axis_bounds, inside_grid, truncated_indices
 from rtcheck.dose.index_results import IndexResult, PlanIndices
 from rtcheck.dose.metrics import MetricStatus
+from rtcheck.dose.sampling import model_geometry
+from rtcheck.dose.settings import DvhSettings
 from rtcheck.findings import Finding, Severity
 
 _DEC = 4
+#: Size and coarsest step (mm) of the counting lattice (see the module docstring).
+MAX_LATTICE_POINTS = 4_000_000
+MAX_LATTICE_STEP_MM = 1.0
 _BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 def _plane_polygons(geom: StackGeometry, z: float) -> tuple[FloatArray, ...] | None:
-    for slab in geom.slabs:
-        if slab.lo_mm <= z < slab.hi_mm or (z == slab.hi_mm and slab is geom.slabs[-1]):
-            return slab.polygons
-    return None
+    """The polygons of the slabs holding height ``z``: slabs are half-open ``[lo, hi)``
+    except the last of each run (a run: slabs ascending in z, each starting where the
+    previous ends; the smooth model gives one run per group of chains, whose polygons
+    never overlap another group's)."""
+    slabs = geom.slabs
+    polys: list[FloatArray] = []
+    for i, slab in enumerate(slabs):
+        run_end = i + 1 == len(slabs) or slabs[i + 1].lo_mm != slab.hi_mm
+        if slab.lo_mm <= z < slab.hi_mm or (z == slab.hi_mm and run_end):
+            polys.extend(slab.polygons)
+    return tuple(polys) if polys else None
 
 
 def _mask(geom: StackGeometry | None, z: float, x0: float, y0: float, hx: float, hy: float,
@@ -289,8 +304,8 @@ def compute_indices(
     ptv_dvh: CumulativeDVH | None = None,
     body: Structure | None = None,
     coverage_levels_percent: tuple[float, ...] = (100.0,),
-    max_points: int = 4_000_000,
-    max_step_mm: float = 1.0,
+    settings: DvhSettings | None = None,
+    default_plane_spacing_mm: float | None = None,
 ) -> PlanIndices:
     """Every index of :data:`DEFINITIONS` for one target (see the module docstring).
 
@@ -308,8 +323,10 @@ def compute_indices(
         The body contour: PIV and D2cm are counted inside it.
     coverage_levels_percent
         Isodose levels (% of Rx) whose target coverage is reported.
-    max_points, max_step_mm
-        Size and finest step of the counting lattice.
+    settings, default_plane_spacing_mm
+        The DVH settings and single-plane slab thickness (mm) of the structures' geometry
+        (:func:`~rtcheck.dose.sampling.model_geometry`): the indices count on the same
+        shape as the DVHs (geometry model, end caps).
 
     Returns
     -------
@@ -320,14 +337,16 @@ def compute_indices(
         raise ValueError("the prescription dose must be positive")
     if not ptv.contours:
         return _all_not_evaluated(ptv, prescription_gy, "the target has no contours")
-    geom = stack_geometry(ptv)
+    geom = model_geometry(ptv, grid, settings, default_plane_spacing_mm)
     if not inside_grid(grid, geom):  # see rtcheck.dose.index_guards
         why = ("the target extends beyond the dose grid: its indices are unknown; extend the "
                "dose grid")
         return _all_not_evaluated(ptv, prescription_gy, why, (
             Finding("INDEX_TARGET_OUTSIDE_GRID", Severity.ERROR, why, subject=ptv.name),))
-    body_geom = stack_geometry(body) if body is not None and body.contours else None
-    counts, ptv_doses, h = _count(grid, geom, body_geom, prescription_gy, max_points, max_step_mm)
+    body_geom = (model_geometry(body, grid, settings, default_plane_spacing_mm)
+                 if body is not None and body.contours else None)
+    counts, ptv_doses, h = _count(grid, geom, body_geom, prescription_gy, MAX_LATTICE_POINTS,
+                                  MAX_LATTICE_STEP_MM)
     curve = ptv_dvh
     if curve is None and ptv_doses.size:
         curve = CumulativeDVH.from_samples(ptv_doses, np.full(ptv_doses.size, h**3 / 1000.0))

@@ -261,6 +261,30 @@ def _geometry(structure: Structure, grid: DoseGrid, settings: DvhSettings,
     return stack_geometry(structure, settings.end_cap, settings.gap_factor, spacing)
 
 
+def _model(structure: Structure, stacked: StackGeometry, settings: DvhSettings, h: float
+           ) -> tuple[StackGeometry, tuple[Finding, ...]]:
+    """The geometry of ``settings.geometry`` built on the staircase ``stacked``: itself, or
+    the smooth model's thin slabs (at most the sample step ``h`` thick) with its
+    ``STRUCTURE_GEOMETRY_FALLBACK`` finding when part of it is the staircase."""
+    if settings.geometry is not Geometry.SMOOTH:
+        return stacked, ()
+    smooth = smooth_geometry(structure, stacked, settings.end_cap, settings.gap_factor, h)
+    found = ((fallback_finding(structure.name, smooth.fallback_share),)
+             if smooth.fallback_share > 0 else ())
+    return smooth.geometry, found
+
+
+def model_geometry(structure: Structure, grid: DoseGrid, settings: DvhSettings | None = None,
+                   default_plane_spacing_mm: float | None = None) -> StackGeometry:
+    """The structure's geometry as the DVH engine models it (``settings.geometry``: the
+    staircase, or the smooth model's thin slabs), for other computations on the same
+    shape (the plan-quality indices). Slabs come in runs ascending in z (one run for the
+    staircase; see :func:`~rtcheck.dose.geom_sections.smooth_geometry`)."""
+    settings = settings or DvhSettings()
+    stacked = _geometry(structure, grid, settings, default_plane_spacing_mm)
+    return _model(structure, stacked, settings, settings.sample_step_mm(stacked.volume_cc))[0]
+
+
 def _crossing(name: str, slabs: list[PlaneSlab], pl: _Planes,
               area: FloatArray) -> tuple[float, tuple[Finding, ...]]:
     """Volume (cc) added where crossing contours got their strip area, and the finding."""
@@ -344,12 +368,7 @@ def sample_structure(
     if geometry is None:
         geometry = _geometry(structure, grid, settings, default_plane_spacing_mm)
     h = settings.sample_step_mm(geometry.volume_cc)
-    model_findings: tuple[Finding, ...] = ()
-    if settings.geometry is Geometry.SMOOTH:
-        smooth = smooth_geometry(structure, geometry, settings.end_cap, settings.gap_factor, h)
-        geometry = smooth.geometry
-        if smooth.fallback_share > 0:
-            model_findings = (fallback_finding(structure.name, smooth.fallback_share),)
+    geometry, model_findings = _model(structure, geometry, settings, h)
     sampler = GridSampler(grid)
     slabs = [s for s in geometry.slabs
              if s.thickness_mm > 0 and any(p.shape[0] >= 3 for p in s.polygons)]

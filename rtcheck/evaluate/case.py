@@ -272,6 +272,7 @@ def _indices(case: Case, request: EvaluationRequest, rx: PrescriptionResolution,
     from rtcheck.dose.indices import compute_indices
 
     body = next((s for s in ss.structures if _is_body(s) and s.contours), None)
+    spacing = median_plane_spacing_mm(ss.structures)  # as compute_dvhs: single-plane slabs
     out, findings = [], []
     for tn in targets:
         t = ss.by_name(tn)
@@ -282,5 +283,7 @@ def _indices(case: Case, request: EvaluationRequest, rx: PrescriptionResolution,
         t_dvh = dvhs.get(t.roi_number) or compute_dvhs(ss, grid, request.settings, [tn])[0]
         out.append(compute_indices(grid, t, rx.total_gy,
                                    ptv_dvh=t_dvh.dvh if t_dvh.complete else None, body=body,
-                                   coverage_levels_percent=request.isodose_levels))
+                                   coverage_levels_percent=request.isodose_levels,
+                                   settings=request.settings,
+                                   default_plane_spacing_mm=spacing))
     return tuple(out), tuple(findings)
