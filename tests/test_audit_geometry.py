@@ -8,8 +8,10 @@ difference with a note, said first in the text.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+from html import escape
 from io import StringIO
 from pathlib import Path
 
@@ -19,10 +21,17 @@ from click.testing import CliRunner
 from rtcheck.audit.run import AuditRun, run_audit
 from rtcheck.audit.task import config_sha256
 from rtcheck.cli import cli
+from rtcheck.report.geometry_text import geometry_line
 from rtcheck.rules.protocol import constraints_dir
 from tests.audit_helpers import make_tree, medcare_config, results
 
 TREE = {"site_a": ["spine_sbrt"]}
+#: the log line's setting (then the model and the note) and the HTML line, by source
+LOGGED = {"option": "--geometry", "protocol": "geometry", "default": "geometry"}
+SOURCE_NOTE = {"option": "", "protocol": " (from the protocol's dvh.geometry)",
+               "default": " (the default)"}
+PHRASE = {"option": ", from --geometry", "protocol": ", from the protocol&#x27;s dvh.geometry",
+          "default": ", the default"}
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ "
 
 
@@ -87,9 +96,9 @@ def test_resume_checks_again_the_results_of_another_model(tree: Path, tmp_path: 
     (doc,) = results(out).values()
     assert doc["audit"]["config_sha256"] == config_sha256(medcare_config(geometry="smooth"),
                                                           None)
-    assert first_log_line(out).endswith("--end-cap half-slice, --geometry stacked")
+    assert first_log_line(out).endswith("--end-cap half-slice, geometry stacked (the default)")
     log = (out / "audit.log").read_text(encoding="utf-8")
-    assert "--end-cap half-slice, --geometry smooth, --resume" in log
+    assert "--end-cap half-slice, --geometry smooth, --resume" in log  # the API's option
 
     outcome, _ = audit(tree, out, geometry="smooth", resume=True)
     assert outcome.kept == 1  # type: ignore[attr-defined]
@@ -109,33 +118,38 @@ def test_without_a_model_the_case_takes_the_protocols(tree: Path, tmp_path: Path
     run_audit(tree, out, AuditConfig(p.path, p.sha256, p.libraries), AuditRun(),
               stream=StringIO())
     assert geometry_of(out) == {"site_a/spine_sbrt": "smooth"}
+    assert first_log_line(out).endswith(
+        "--end-cap half-slice, geometry smooth (from the protocol's dvh.geometry)")
     assert "--geometry" not in first_log_line(out)
 
 
-@pytest.mark.parametrize("extra, geometry", [((), "stacked"), (("--geometry", "smooth"), "smooth")])
+@pytest.mark.parametrize("extra, geometry, logged", [
+    ((), "stacked", "geometry stacked (the default)"),
+    (("--geometry", "smooth"), "smooth", "--geometry smooth")])
 def test_cli_audit_records_the_option(tree: Path, tmp_path: Path, extra: tuple[str, ...],
-                                      geometry: str) -> None:
+                                      geometry: str, logged: str) -> None:
     out = tmp_path / "out"
     run = CliRunner().invoke(cli, ["audit", str(tree), "--protocol", "medcare", "--out",
                                    str(out), "--workers", "1", *extra])
     assert run.exit_code == 0, run.output
-    assert first_log_line(out).endswith(f"--end-cap half-slice, --geometry {geometry}")
+    assert first_log_line(out).endswith(f"--end-cap half-slice, {logged}")
     assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
     (doc,) = results(out).values()
     assert doc["audit"]["config_sha256"] == config_sha256(medcare_config(geometry=geometry),
                                                           None)
 
 
-@pytest.mark.parametrize("extra, geometry", [((), "smooth"), (("--geometry", "stacked"),
-                                                               "stacked")])
+@pytest.mark.parametrize("extra, geometry, logged", [
+    ((), "smooth", "geometry smooth (from the protocol's dvh.geometry)"),
+    (("--geometry", "stacked"), "stacked", "--geometry stacked")])
 def test_cli_audit_resolves_option_over_protocol(tree: Path, tmp_path: Path,
-                                                 smooth_protocol: Path,
-                                                 extra: tuple[str, ...], geometry: str) -> None:
+                                                 smooth_protocol: Path, extra: tuple[str, ...],
+                                                 geometry: str, logged: str) -> None:
     out = tmp_path / "out"
     run = CliRunner().invoke(cli, ["audit", str(tree), "--protocol", str(smooth_protocol),
                                    "--out", str(out), "--workers", "1", *extra])
     assert run.exit_code == 0, run.output
-    assert f"--end-cap half-slice, --geometry {geometry}" in first_log_line(out)
+    assert f"--end-cap half-slice, {logged}" in first_log_line(out)
     assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
 
 
@@ -201,7 +215,19 @@ def test_cli_audit_results_name_where_the_model_came_from(
     assert run.exit_code == 0, run.output
     assert geometry_of(out) == {"site_a/spine_sbrt": geometry}
     assert source_of(out) == {"site_a/spine_sbrt": source}
-    assert first_log_line(out).endswith(f"--end-cap half-slice, --geometry {geometry}")
+    assert first_log_line(out).endswith(f"--end-cap half-slice, {LOGGED[source]} {geometry}"
+                                        + SOURCE_NOTE[source])
+    manifest = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    assert (manifest["dvh_geometry"], manifest["dvh_geometry_source"]) == (geometry, source)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["dvh_geometry"] == [{"geometry": geometry, "source": source,
+                                        "case_folders": 1}]
+    with (out / "summary.csv").open(encoding="utf-8") as f:
+        assert [r["dvh_geometry"] for r in csv.DictReader(f)] == [geometry]
+    html = (out / "summary.html").read_text(encoding="utf-8")
+    assert f'<p class="geometry">DVH geometry: {geometry}{PHRASE[source]} (' in html
+    line = geometry_line(geometry, source)
+    assert line is not None and f'<p class="geometry">{escape(line)}</p>' in html
 
 
 def test_api_model_is_used_whatever_its_source(tree: Path, tmp_path: Path,
@@ -246,3 +272,38 @@ def test_regress_with_another_model_says_so_first(tree: Path, tmp_path: Path) ->
     text = CliRunner().invoke(cli, args).stdout.splitlines()
     assert text[2:5] == ["", f"NOTE: {note}", ""]
     assert "  provenance.dvh_settings.geometry: stacked → smooth (see the NOTE above)" in text
+
+
+# --- the model in audit.json --------------------------------------------------------------
+
+def manifest_of(out: Path) -> dict[str, object]:
+    return json.loads((out / "audit.json").read_text(encoding="utf-8"))
+
+
+def test_resume_with_another_model_updates_the_manifests_model_only(tree: Path,
+                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    audit(tree, out)  # the API default: medcare's model, stacked
+    first = manifest_of(out)
+    assert first["schema_version"] == "1.1"
+    assert (first["dvh_geometry"], first["dvh_geometry_source"]) == ("stacked", "default")
+    before = (out / "audit.json").read_bytes()
+    audit(tree, out, geometry="stacked", resume=True)  # same model and source: untouched
+    assert (out / "audit.json").read_bytes() == before
+    audit(tree, out, geometry="smooth", geometry_source="option", resume=True)
+    assert manifest_of(out) == {**first, "dvh_geometry": "smooth",
+                                "dvh_geometry_source": "option"}  # created_utc kept
+
+
+def test_resume_of_a_manifest_without_the_model_adds_it(tree: Path, tmp_path: Path) -> None:
+    """A folder of an rtcheck before schema 1.1: its manifest gains the model."""
+    out = tmp_path / "out"
+    audit(tree, out)
+    old = manifest_of(out)
+    for key in ("dvh_geometry", "dvh_geometry_source"):
+        del old[key]
+    old["schema_version"] = "1.0"
+    (out / "audit.json").write_text(json.dumps(old, indent=2) + "\n", encoding="utf-8")
+    audit(tree, out, resume=True)
+    assert manifest_of(out) == {**old, "schema_version": "1.1", "dvh_geometry": "stacked",
+                                "dvh_geometry_source": "default"}

@@ -76,10 +76,11 @@ def test_manifest_records_the_audit_settings_never_the_key(tree: Path, anon_out:
     cfg = config()
     fingerprint = hmac.new(KEY, b"rtcheck audit key fingerprint v1",
                            hashlib.sha256).hexdigest()[:16]
-    assert doc == {"schema_version": "1.0", "rtcheck_version": __version__,
+    assert doc == {"schema_version": "1.1", "rtcheck_version": __version__,
                    "root": str(tree), "protocol": cfg.protocol_path,
                    "protocol_sha256": cfg.protocol_sha256, "site_level": 1,
-                   "anonymize": True, "key_fingerprint": fingerprint}
+                   "anonymize": True, "key_fingerprint": fingerprint,
+                   "dvh_geometry": "stacked", "dvh_geometry_source": "default"}
     assert key_fingerprint(KEY) == fingerprint != key_fingerprint(OTHER_KEY)
     assert key_fingerprint(None) is None
     text = (anon_out / "audit.json").read_text(encoding="utf-8")
@@ -258,8 +259,8 @@ def test_log_lines_are_time_stamped_and_the_first_names_version_and_settings(
     cfg = config()
     assert first == (f"rtcheck {__version__} audit: ROOT {tree}, --protocol "
                      f"{cfg.protocol_path}, --out {anon_out}, --workers 1, --site-level 1, "
-                     f"--end-cap half-slice, --anonymize (key fingerprint "
-                     f"{key_fingerprint(KEY)})")
+                     "--end-cap half-slice, geometry stacked (the default), --anonymize (key "
+                     f"fingerprint {key_fingerprint(KEY)})")
     assert KEY.decode() not in "\n".join(lines)
     assert re.sub(f"^{STAMP}", "", lines[-1]).startswith("done: 2 PASS")
 
@@ -272,7 +273,7 @@ def test_resume_appends_to_the_log(tree: Path, tmp_path: Path) -> None:
     log = (out / "audit.log").read_text(encoding="utf-8")
     assert log.startswith(first)
     assert re.sub(f"^{STAMP}", "", log[len(first):].splitlines()[0]).endswith(
-        "--site-level 1, --end-cap half-slice, --resume")
+        "--site-level 1, --end-cap half-slice, geometry stacked (the default), --resume")
 
 
 # --- 5. option checks ------------------------------------------------------------------------

@@ -222,13 +222,14 @@ def test_csv_rows_and_columns(out: Path) -> None:
     write_summary_csv(out / RESULTS_DIR, out / "summary.csv")
     text = (out / "summary.csv").read_text(encoding="utf-8")
     header = next(csv.reader(io.StringIO(text)))
-    assert tuple(header[:6]) == CSV_FIXED
+    fixed = len(CSV_FIXED)
+    assert tuple(header[:fixed]) == CSV_FIXED and CSV_FIXED[-1] == "dvh_geometry"
     ids: dict[str, None] = {}  # first-seen order over the files in name order
     for path in sorted((out / RESULTS_DIR).glob("*.json")):
         report = json.loads(path.read_text(encoding="utf-8"))["report"] or {"cases": []}
         for case in report["cases"]:
             ids.update((c["id"], None) for c in case["checks"])
-    assert header[6:] == [f"{i} {part}" for i in ids for part in ("value", "status")]
+    assert header[fixed:] == [f"{i} {part}" for i in ids for part in ("value", "status")]
     rows = {r["case"]: r for r in _csv(out)}
     assert list(rows) == sorted(rows)  # file-name order = case-key order here
     overdose = rows["siteA/spine_cord_overdose"]
@@ -244,9 +245,10 @@ def test_csv_rows_and_columns(out: Path) -> None:
     grid = rows["siteB/spine_grid_misses_oar"]
     assert (grid[f"{CORD} value"], grid[f"{CORD} status"], grid["verdict"]) == (
         "", "not_evaluated", "INCOMPLETE")
+    assert {r["dvh_geometry"] for k, r in rows.items() if k != ERROR_CASE} == {"stacked"}
     broken = rows[ERROR_CASE]
-    assert (broken["verdict"], broken["error"], broken["patient_key"]) == (
-        "ERROR", ERROR_MESSAGE, "")
+    assert (broken["verdict"], broken["error"], broken["patient_key"],
+            broken["dvh_geometry"]) == ("ERROR", ERROR_MESSAGE, "", "")
     assert all(v == "" for k, v in broken.items() if k.endswith((" value", " status")))
     assert len(rows) == 5
 
@@ -578,3 +580,90 @@ def test_plans_of_one_folder_are_named_by_their_subfolder(tmp_path: Path) -> Non
     cord = _dist(s, "cord")["siteA"]
     assert sorted(p["case"] for p in cord["points"]) == ["siteA/two/a [T9_SBRT]",
                                                         "siteA/two/b/course1 [T9_SBRT]"]
+
+
+# --- the DVH geometry model of the results -----------------------------------------------------
+
+def smooth(report: dict[str, Any], source: str = "option") -> dict[str, Any]:
+    """A golden report as if checked with ``--geometry smooth`` (or the protocol's)."""
+    report = copy.deepcopy(report)
+    report["provenance"]["dvh_settings"]["geometry"] = "smooth"
+    report["provenance"]["options"]["geometry_source"] = source
+    return report
+
+
+def test_summary_names_the_model_of_the_results(out: Path) -> None:
+    s = write_summary(out)
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert doc["schema_version"] == "1.1"
+    assert doc["dvh_geometry"] == [{"geometry": "stacked", "source": "default",
+                                    "case_folders": 4}]  # the error result has no model
+    assert list(doc)[:3] == ["schema_version", "protocols", "dvh_geometry"]
+    assert [g.to_dict() for g in s.geometry] == doc["dvh_geometry"]
+    html = (out / "summary.html").read_text(encoding="utf-8")
+    facts = html.index('<p><span class="badge v-')
+    line = ('<p class="geometry">DVH geometry: stacked, the default (contours extruded slab '
+            "by slab, the staircase planning systems use)</p>")
+    assert html.index(line) > facts and html.index(line) < html.index("<h2>")
+
+
+def test_summary_of_one_model_from_the_protocol(tmp_path: Path) -> None:
+    results = write_results(tmp_path, [
+        record("siteA", name, smooth(golden(name), "protocol"), 0)
+        for name in ("spine_sbrt", "spine_cord_overdose")])
+    write_summary(tmp_path)
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert ('<p class="geometry">DVH geometry: smooth, from the protocol&#x27;s '
+            "dvh.geometry (surface interpolated between contour planes; planning systems use "
+            "the staircase: --geometry stacked is the model to compare with their "
+            "numbers)</p>") in html
+    rows = _csv(tmp_path)
+    assert [r["dvh_geometry"] for r in rows] == ["smooth", "smooth"]
+    assert summarize(results).to_dict()["dvh_geometry"] == [
+        {"geometry": "smooth", "source": "protocol", "case_folders": 2}]
+
+
+def test_a_mixed_audit_says_so_in_every_summary(tmp_path: Path) -> None:
+    """Results of two models in one folder (resumed results of another model are checked
+    again, but a folder may be assembled by hand): each row says which, the JSON counts
+    both and the HTML warns in its line."""
+    old = golden("spine_sbrt")
+    del old["provenance"]["dvh_settings"]["geometry"]  # a result of schema 1.0
+    del old["provenance"]["options"]["geometry_source"]
+    results = write_results(tmp_path, [
+        record("siteA", "spine_sbrt", golden("spine_sbrt"), 0),
+        record("siteA", "overdose", smooth(golden("spine_cord_overdose")), 0),
+        record("siteB", "pelvis", smooth(golden("pelvic_node_sbrt")), 0),
+        record("siteB", "old", old, 0)])
+    s = write_summary(tmp_path)
+    assert s.to_dict()["dvh_geometry"] == [
+        {"geometry": None, "source": None, "case_folders": 1},
+        {"geometry": "smooth", "source": "option", "case_folders": 2},
+        {"geometry": "stacked", "source": "default", "case_folders": 1}]
+    assert {r["case"]: r["dvh_geometry"] for r in _csv(tmp_path)} == {
+        "siteA/spine_sbrt": "stacked", "siteA/overdose": "smooth", "siteB/pelvis": "smooth",
+        "siteB/old": ""}
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert ('<p class="geometry geometry-mixed">DVH geometry: SEVERAL MODELS — not recorded '
+            "(a result of an older rtcheck) in 1 case folder(s); smooth, from --geometry in "
+            "2 case folder(s); stacked, the default in 1 case folder(s): values of different "
+            "models are not comparable; rerun the audit with --resume and one --geometry (the "
+            "results of the other model are checked again)</p>") in html
+    assert summarize(results) == s
+
+
+def test_one_model_from_two_sources_is_no_warning(tmp_path: Path) -> None:
+    write_results(tmp_path, [
+        record("siteA", "a", smooth(golden("spine_sbrt"), "protocol"), 0),
+        record("siteA", "b", smooth(golden("spine_cord_overdose"), "option"), 0)])
+    write_summary(tmp_path)
+    html = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert ('<p class="geometry">DVH geometry: smooth (from --geometry in 1 case folder(s); '
+            "from the protocol&#x27;s dvh.geometry in 1 case folder(s))</p>") in html
+
+
+def test_no_model_line_without_a_checked_case(tmp_path: Path) -> None:
+    write_results(tmp_path, [record("siteB", "broken", None, 0)])
+    s = write_summary(tmp_path)
+    assert s.geometry == () and s.to_dict()["dvh_geometry"] == []
+    assert 'class="geometry' not in (tmp_path / "summary.html").read_text(encoding="utf-8")

@@ -9,6 +9,8 @@ equal or different numbers (that is the engine's business, tested with the engin
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -25,6 +27,7 @@ from rtcheck.rules.options import CheckOptions
 from rtcheck.rules.protocol import constraints_dir, load_protocol
 from rtcheck.rules.setup import effective_geometry, geometry_source, prepare_check
 from tests.check_helpers import fixture, medcare, run
+from tests.conftest import refdata_case
 
 STACKED_LINE = ("DVH geometry: stacked (contours extruded slab by slab, the staircase "
                 "planning systems use)")
@@ -308,3 +311,100 @@ def test_junit_properties_name_the_source(tmp_path: Path, smooth_protocol: Path,
     assert props["dvh_geometry_source"] == source
     names = list(props)
     assert names.index("dvh_geometry_source") == names.index("dvh_geometry") + 1
+
+
+# --- the check CSV ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, geometry", [((), "stacked"), (("--geometry", "smooth"), "smooth"),
+                                            (("--protocol", "SMOOTH"), "smooth")])
+def test_check_csv_names_the_model_in_every_row(smooth_protocol: Path, args: tuple[str, ...],
+                                                geometry: str) -> None:
+    from rtcheck.report.check_text import CSV_COLUMNS
+
+    args = tuple(str(smooth_protocol) if a == "SMOOTH" else a for a in args)
+    res = run("check", fixture("spine_sbrt"), "--format", "csv", *args)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert CSV_COLUMNS[-1] == "dvh_geometry" and list(rows[0]) == CSV_COLUMNS
+    assert len(rows) > 10 and {r["dvh_geometry"] for r in rows} == {geometry}
+
+
+def test_check_csv_of_a_result_without_a_model_leaves_the_cell_empty() -> None:
+    from rtcheck.report.check_text import render_csv
+    from rtcheck.rules.result import CheckReport
+
+    doc = check_json()
+    del doc["provenance"]["dvh_settings"]["geometry"]  # a result of schema 1.0
+    rows = list(csv.DictReader(io.StringIO(render_csv(CheckReport.from_dict(doc)))))
+    assert {r["dvh_geometry"] for r in rows} == {""}
+
+
+# --- the geometry notes of the text and HTML reports ----------------------------------------
+
+FALLBACK_MESSAGE = ("16 % of the volume is modelled as the staircase (stacked), next to "
+                    "contours that are not star-shaped about their centroid, where the smooth "
+                    "model cannot interpolate (its trend-closed ends still differ from the "
+                    "stacked caps)")
+
+
+def with_fallbacks(*subjects: str) -> object:
+    """The smooth check of spine_sbrt with a ``STRUCTURE_GEOMETRY_FALLBACK`` finding per
+    subject added to its case (none of the shipped fixtures falls back)."""
+    from rtcheck.findings import Finding, Severity
+    from rtcheck.rules.result import CheckReport
+
+    report = CheckReport.from_dict(check_json("--geometry", "smooth"))
+    (case,) = report.cases
+    found = tuple(Finding("STRUCTURE_GEOMETRY_FALLBACK", Severity.INFO, FALLBACK_MESSAGE,
+                          subject=s) for s in subjects)
+    return replace(report, cases=(replace(case, findings=(*case.findings, *found)),))
+
+
+def test_text_report_lists_the_fallbacks_of_the_checked_structures() -> None:
+    from rtcheck.report.check_text import render_text
+
+    text = render_text(with_fallbacks("SpinalCord", "Couch", "SpinalCord", "PTV"))  # type: ignore[arg-type]
+    lines = text.splitlines()
+    at = lines.index("DVH geometry notes")
+    assert lines[at - 1] == "" and lines[at - 2].startswith("Structures: ")
+    assert lines[at + 1:at + 4] == [f"  SpinalCord: {FALLBACK_MESSAGE}",
+                                    f"  PTV: {FALLBACK_MESSAGE}", ""]
+    assert "Couch" not in text  # a structure no check used
+    assert "STRUCTURE_GEOMETRY_FALLBACK" not in text  # INFO: no finding line
+
+
+def test_reports_without_a_fallback_have_no_notes() -> None:
+    from rtcheck.report.check_html import render_html
+    from rtcheck.report.check_text import render_text
+    from rtcheck.rules.result import CheckReport
+
+    for args in ((), ("--geometry", "smooth")):
+        report = CheckReport.from_dict(check_json(*args))
+        assert "DVH geometry notes" not in render_text(report)
+        assert "DVH geometry notes" not in render_html(report)
+    stacked = run("check", fixture("spine_sbrt")).stdout
+    assert "DVH geometry notes" not in stacked
+
+
+def test_html_report_lists_the_fallbacks_after_the_check_table() -> None:
+    from rtcheck.report.check_html import render_html
+
+    page = render_html(with_fallbacks("Esophagus", "Couch"))  # type: ignore[arg-type]
+    at = page.index("<h3>DVH geometry notes</h3>\n")
+    assert page.index('<table class="checks">') < at < page.index("<h2>Fraction gaps</h2>")
+    notes = page[at:page.index("</ul>", at)]
+    assert f'<li data-roi="Esophagus"><b>Esophagus</b>: {FALLBACK_MESSAGE}</li>' in notes
+    assert "Couch" not in notes
+
+
+def test_smooth_check_of_a_real_breast_plan_notes_the_heart() -> None:
+    """The new-user trial: ``rtcheck eclipse-breast-boost --geometry smooth --site thorax``
+    had the finding in its JSON only."""
+    folder = refdata_case("eclipse-breast-boost")
+    res = run("check", folder, "--geometry", "smooth", "--site", "thorax")
+    lines = res.stdout.splitlines()
+    at = lines.index("DVH geometry notes")
+    assert re.fullmatch(r"  Heart: \d+ % of the volume is modelled as the staircase "
+                        r"\(stacked\), next to contours .*", lines[at + 1])
+    stacked = run("check", folder, "--site", "thorax").stdout
+    assert "DVH geometry notes" not in stacked

@@ -7,5 +7,7 @@ dask.distributed), :mod:`~.anonymize` (keyed hashes), :mod:`~.result_file` (the 
 envelope, atomic writes, orphaned results), :mod:`~.manifest` (``audit.json``, what
 ``--resume`` checks), :mod:`~.lock` (one audit per output folder), :mod:`~.progress`,
 :mod:`~.run` (the driver), :mod:`~.summary` (cross-site summary from the result files,
-with :mod:`~.summary_metrics`, :mod:`~.summary_cases` and :mod:`~.summary_html`).
+with :mod:`~.summary_metrics`, :mod:`~.summary_cases`, :mod:`~.summary_csv` and
+:mod:`~.summary_html`), :mod:`~.geometry` (the DVH geometry model in ``audit.json``,
+``audit.log`` and the summary).
 """

@@ -4,7 +4,7 @@ Written atomically (:func:`rtcheck.atomic.write_text_atomic`) when an audit star
 new folder or with ``--overwrite`` (and when a folder of an older rtcheck, without one,
 is resumed)::
 
-    {"schema_version": "1.0",
+    {"schema_version": "1.1",
      "rtcheck_version": "...",
      "root": "/abs/path/of/ROOT",        # a folder path, not a patient identifier
      "protocol": "/abs/path/of/protocol.yaml",
@@ -12,7 +12,14 @@ is resumed)::
      "site_level": 1,
      "anonymize": true | false,
      "key_fingerprint": null | "<16 hex>",  # HMAC-SHA256(key, fixed label): never the key
+     "dvh_geometry": "stacked" | "smooth",  # the DVH geometry model of the cases' checks
+     "dvh_geometry_source": "option" | "protocol" | "default",  # where it came from
      "created_utc": "2026-11-28T10:00:00Z"}
+
+Schema 1.1 added ``dvh_geometry`` and ``dvh_geometry_source``. A ``--resume`` with
+another model (or source) updates them, and only them (:func:`update_geometry`): its
+results of the other model are checked again, so the folder's results are of this
+model once it finishes.
 
 ``--resume`` refuses (exit 2) when ROOT, ``--anonymize`` or the key (by its fingerprint)
 differ from the manifest: results anonymised under one key next to results in the clear,
@@ -36,7 +43,7 @@ from rtcheck.atomic import write_text_atomic
 from rtcheck.errors import InputError
 
 MANIFEST_FILE = "audit.json"
-MANIFEST_SCHEMA_VERSION = "1.0"
+MANIFEST_SCHEMA_VERSION = "1.1"
 _FINGERPRINT_LABEL = b"rtcheck audit key fingerprint v1"
 
 
@@ -66,6 +73,8 @@ class Manifest:
     site_level: int
     anonymize: bool
     key_fingerprint: str | None
+    dvh_geometry: str
+    dvh_geometry_source: str
     created_utc: str
 
     def to_json(self) -> str:
@@ -76,6 +85,24 @@ class Manifest:
 def write_manifest(out_dir: Path, manifest: Manifest) -> Path:
     """Write (or replace) ``out_dir/audit.json`` atomically."""
     return write_text_atomic(out_dir / MANIFEST_FILE, manifest.to_json(), overwrite=True)
+
+
+def update_geometry(out_dir: Path, old: dict[str, Any], new: Manifest) -> Path | None:
+    """``--resume``: write ``old`` (the folder's manifest) again with this run's DVH
+    geometry model and source (and schema version), atomically, when either differs.
+
+    Returns
+    -------
+    Path or None
+        The manifest written; ``None`` when the model and source are the same (the file
+        is left alone).
+    """
+    fields = {"dvh_geometry": new.dvh_geometry, "dvh_geometry_source": new.dvh_geometry_source}
+    if all(old.get(k) == v for k, v in fields.items()):
+        return None
+    doc = {**old, "schema_version": MANIFEST_SCHEMA_VERSION, **fields}
+    return write_text_atomic(out_dir / MANIFEST_FILE, json.dumps(doc, indent=2) + "\n",
+                             overwrite=True)
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:

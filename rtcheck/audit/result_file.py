@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from rtcheck.atomic import write_text_atomic
+from rtcheck.audit.discover import ROOT_SITE
 
 AUDIT_SCHEMA_VERSION = "1.0"
 RESULTS_DIR = "results"
@@ -76,6 +77,11 @@ class AuditRecord:
     @property
     def case(self) -> str:
         return str(self.audit["case"])
+
+    @property
+    def site(self) -> str:
+        """The case's site; :data:`~rtcheck.audit.discover.ROOT_SITE` when none is named."""
+        return str(self.audit.get("site") or ROOT_SITE)
 
     def to_dict(self) -> dict[str, Any]:
         return {"audit": self.audit, "report": self.report}

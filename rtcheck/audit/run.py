@@ -29,6 +29,7 @@ from rtcheck import __version__
 from rtcheck.audit.anonymize import Scrubber, keyed_hash
 from rtcheck.audit.backends import Runner, check_scheduler_address, runner
 from rtcheck.audit.discover import CaseFolder, discover, stray_file_warnings
+from rtcheck.audit.geometry import ModelChoice, audit_model
 from rtcheck.audit.lock import AuditLock
 from rtcheck.audit.manifest import (
     MANIFEST_FILE,
@@ -36,6 +37,7 @@ from rtcheck.audit.manifest import (
     key_fingerprint,
     read_manifest,
     resume_refusal,
+    update_geometry,
     utc_now,
     write_manifest,
 )
@@ -105,10 +107,12 @@ def _out_folder(out: Path) -> Path:
     return out
 
 
-def _manifest(root: str | os.PathLike[str], config: AuditConfig, run: AuditRun) -> Manifest:
+def _manifest(root: str | os.PathLike[str], config: AuditConfig, run: AuditRun,
+              model: ModelChoice) -> Manifest:
     return Manifest(__version__, os.path.abspath(root), config.protocol_path,
                     config.protocol_sha256, run.site_level, config.anonymize,
-                    key_fingerprint(run.anon_key), utc_now())
+                    key_fingerprint(run.anon_key), str(model.geometry), str(model.source),
+                    utc_now())
 
 
 def _existing(out: Path, run: AuditRun) -> list[Path]:
@@ -207,15 +211,15 @@ def _set_orphans_aside(out: Path, names: set[str]) -> list[str]:
 
 
 def settings_line(root: str | os.PathLike[str], out: Path, config: AuditConfig,
-                  run: AuditRun) -> str:
+                  run: AuditRun, model: ModelChoice) -> str:
     """The first log line of a run: rtcheck version and settings (the key never; its
-    fingerprint with ``--anonymize``)."""
+    fingerprint with ``--anonymize``); the DVH geometry ``model`` as ``--geometry smooth``
+    only when the option chose it (:meth:`ModelChoice.log_text`)."""
     parts = [f"ROOT {os.path.abspath(root)}", f"--protocol {config.protocol_path}",
              f"--out {os.path.abspath(out)}",
              f"--scheduler {run.scheduler}" if run.scheduler else f"--workers {run.workers}",
-             f"--site-level {run.site_level}", f"--end-cap {config.end_cap}"]
-    if config.geometry:  # the command line always resolves it (--geometry, else protocol's)
-        parts.append(f"--geometry {config.geometry}")
+             f"--site-level {run.site_level}", f"--end-cap {config.end_cap}",
+             model.log_text()]
     parts += [f"{opt} {value}" for opt, value in (
         ("--arm", config.arm), ("--aliases", config.aliases),
         ("--site-aliases", config.site_aliases_dir)) if value]
@@ -283,7 +287,8 @@ def _audit(job: _Audit, execute: Runner, lines: list[str], stream: IO[str] | Non
            bar: bool | None) -> AuditOutcome:
     """The audit proper, holding the lock of ``--out``."""
     out, run = job.out, job.run
-    lines = [*lines, *_start(job.root, out, job.cases, job.config, run)]
+    model = audit_model(job.config)
+    lines = [*lines, *_start(job.root, out, job.cases, job.config, run, model)]
     tasks = _tasks(job.cases, job.config, run)
     kept: dict[str, AuditRecord] = {}
     if run.resume:
@@ -293,7 +298,7 @@ def _audit(job: _Audit, execute: Runner, lines: list[str], stream: IO[str] | Non
     progress = Progress(len(tasks), len(kept), out / LOG_FILE, stream, bar,
                         new_log=not run.resume)
     try:
-        progress.note(settings_line(job.root, out, job.config, run))
+        progress.note(settings_line(job.root, out, job.config, run, model))
         for line in lines:
             progress.log(line)
         for record in kept.values():
@@ -315,16 +320,19 @@ def _audit(job: _Audit, execute: Runner, lines: list[str], stream: IO[str] | Non
 
 
 def _start(root: str | os.PathLike[str], out: Path, cases: tuple[CaseFolder, ...],
-           config: AuditConfig, run: AuditRun) -> list[str]:
-    """Check ``out`` for this run (refusals are usage errors), clean it, write its manifest;
-    the warning to log, if any."""
+           config: AuditConfig, run: AuditRun, model: ModelChoice) -> list[str]:
+    """Check ``out`` for this run (refusals are usage errors), clean it, write its manifest
+    (a ``--resume`` updates only its DVH geometry model); the warning to log, if any."""
     existing = _existing(out, run)
-    manifest = _manifest(root, config, run)
+    manifest = _manifest(root, config, run, model)
     names = {_result_name(case, run) for case in cases}
     warning = _resume_check(out, manifest, existing, names) if run.resume else None
     _clean(out, run, existing)
-    if not run.resume or read_manifest(out) is None:
+    old = read_manifest(out) if run.resume else None
+    if old is None:
         write_manifest(out, manifest)
+    else:
+        update_geometry(out, old, manifest)
     return [warning] if warning else []
 
 

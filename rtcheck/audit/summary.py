@@ -1,9 +1,11 @@
 """The cross-site summary of an audit, built from its result files (``OUT/results/``).
 
 ``write_summary(OUT)`` writes ``OUT/summary.json`` (:meth:`AuditSummary.to_dict`),
-``OUT/summary.csv`` (one row per plan case, :func:`write_summary_csv`) and
+``OUT/summary.csv`` (one row per plan case, :mod:`rtcheck.audit.summary_csv`) and
 ``OUT/summary.html`` (:func:`rtcheck.audit.summary_html.render_summary_html`), each
-atomically.
+atomically. Each names the DVH geometry model of the results
+(:mod:`rtcheck.audit.geometry`); ``summary.json`` schema 1.1 added it (``dvh_geometry``:
+one entry per model and source with its number of case folders).
 
 Streaming: the result files are read one at a time (:func:`~.result_file.iter_records`);
 only small aggregates are kept — counts, a few floats per plan case for the key metrics
@@ -25,8 +27,6 @@ counts, :func:`~.progress.record_verdicts`).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -34,10 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from rtcheck.atomic import write_text_atomic
-from rtcheck.audit.discover import ROOT_SITE
+from rtcheck.audit.geometry import ModelChoice, ModelCount, model_counts, report_model
 from rtcheck.audit.progress import VERDICTS
 from rtcheck.audit.result_file import RESULTS_DIR, AuditRecord, iter_records
 from rtcheck.audit.summary_cases import AttentionCase, attention_case, error_case, no_case
+from rtcheck.audit.summary_csv import (  # noqa: F401 (CSV_FIXED, write_summary_csv re-exported)
+    CSV_FIXED,
+    summary_csv,
+    write_summary_csv,
+)
 from rtcheck.audit.summary_metrics import (
     KEY_METRICS,
     CasePoint,
@@ -50,9 +55,8 @@ from rtcheck.audit.summary_metrics import (
 )
 from rtcheck.rules.vocabulary import CheckStatus
 
-SUMMARY_SCHEMA_VERSION = "1.0"
+SUMMARY_SCHEMA_VERSION = "1.1"
 STATUSES = tuple(s.value for s in CheckStatus)
-CSV_FIXED = ("site", "case", "patient_key", "plan_label", "verdict", "error")
 _METRIC_ORDER = {m.key: i for i, m in enumerate(KEY_METRICS)}
 
 
@@ -164,6 +168,7 @@ class AuditSummary:
     patients: int = 0
     unreadable: int = 0
     attention: tuple[AttentionCase, ...] = ()
+    geometry: tuple[ModelCount, ...] = ()
 
     @property
     def totals(self) -> SiteCounts:
@@ -174,6 +179,7 @@ class AuditSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SUMMARY_SCHEMA_VERSION, "protocols": list(self.protocols),
+                "dvh_geometry": [g.to_dict() for g in self.geometry],
                 "unreadable_results": self.unreadable, "totals": self.totals.to_dict(),
                 "sites": [s.to_dict() for s in self.sites],
                 "cases_needing_attention": [c.to_dict() for c in self.attention],
@@ -200,10 +206,6 @@ def case_name(record: AuditRecord, case: dict[str, Any], n_cases: int) -> str:
     return f"{where} [{case.get('label')}]"
 
 
-def _site(record: AuditRecord) -> str:
-    return str(record.audit.get("site") or ROOT_SITE)
-
-
 class _Collector:
     """The small aggregates of :func:`summarize`, filled one result at a time."""
 
@@ -217,9 +219,10 @@ class _Collector:
         self.errors: list[ErrorCase] = []
         self.attention: list[AttentionCase] = []
         self.protocols: set[str] = set()
+        self.models: Counter[ModelChoice] = Counter()
 
     def add(self, record: AuditRecord) -> None:
-        site = _site(record)
+        site = record.site
         self.folders[site] += 1
         verdicts = self.verdicts.setdefault(site, Counter())
         self.patients.setdefault(site, set())
@@ -232,6 +235,7 @@ class _Collector:
             return
         protocol = record.report.get("protocol") or {}
         self.protocols.add(f"{protocol.get('id')} {protocol.get('version')}".strip())
+        self.models[report_model(record.report) or ModelChoice(None, None)] += 1
         cases = record.report.get("cases") or []
         if not cases:
             verdicts["INCOMPLETE"] += 1
@@ -287,7 +291,8 @@ class _Collector:
                             tuple(sorted(self.errors, key=lambda e: (e.site, e.case))),
                             tuple(sorted(self.protocols)),
                             len(set().union(*self.patients.values())), unreadable,
-                            tuple(sorted(self.attention, key=lambda c: c.sort_key)))
+                            tuple(sorted(self.attention, key=lambda c: c.sort_key)),
+                            model_counts(self.models))
 
 
 def _outliers(metrics: tuple[MetricDistribution, ...]) -> tuple[Outlier, ...]:
@@ -322,64 +327,6 @@ def summarize(results_dir: Path) -> AuditSummary:
     return collector.finish(_result_files(results_dir) - read)
 
 
-# --------------------------------------------------------------------------- CSV
-
-def _check_ids(results_dir: Path) -> list[str]:
-    """Every check id, in first-seen order over the result files in name order."""
-    ids: dict[str, None] = {}
-    for _, record in iter_records(results_dir):
-        for case in (record.report or {}).get("cases") or ():
-            for check in case.get("checks") or ():
-                ids.setdefault(str(check.get("id")), None)
-    return list(ids)
-
-
-def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _rows(record: AuditRecord, ids: list[str]) -> list[list[str]]:
-    site, blank = _site(record), [""] * (2 * len(ids))
-    if record.report is None:
-        return [[site, record.case, "", "", "ERROR", _cell(record.audit.get("error")), *blank]]
-    cases = record.report.get("cases") or []
-    if not cases:
-        return [[site, record.case, "", "", "INCOMPLETE", "no plan case found", *blank]]
-    patients = record.audit.get("patients") or {}
-    rows = []
-    for case in cases:
-        checks: dict[str, dict[str, Any]] = {}
-        for check in case.get("checks") or ():
-            checks.setdefault(str(check.get("id")), check)
-        cells = []
-        for cid in ids:
-            check = checks.get(cid, {})
-            cells += [_cell(check.get("value")), _cell(check.get("status"))]
-        rows.append([site, record.case, _cell(patients.get(case.get("label"))),
-                     _cell(case.get("plan_label") or case.get("label")),
-                     _cell(case.get("verdict")), "", *cells])
-    return rows
-
-
-def summary_csv(results_dir: Path, ids: list[str] | None = None) -> str:
-    """The text of ``summary.csv``: a pass over the result files for the check ids (unless
-    given, in the same order), then one for the rows."""
-    ids = _check_ids(results_dir) if ids is None else ids
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*CSV_FIXED, *(f"{cid} {part}" for cid in ids for part in ("value", "status"))])
-    for _, record in iter_records(results_dir):
-        w.writerows(_rows(record, ids))
-    return buf.getvalue()
-
-
-def write_summary_csv(results_dir: Path, path: Path) -> Path:
-    """Write ``summary.csv`` atomically: one row per plan case (an error result: one row,
-    verdict ERROR, its message in ``error``); per check id ``<id> value`` and ``<id>
-    status`` columns, ids in first-seen order over the result files in name order."""
-    return write_text_atomic(path, summary_csv(Path(results_dir)), overwrite=True)
-
-
 def write_summary(out_dir: Path) -> AuditSummary:
     """Write ``summary.csv``, ``summary.json`` and ``summary.html`` of ``out_dir/results``."""
     from rtcheck.audit.summary_html import render_summary_html
@@ -387,8 +334,9 @@ def write_summary(out_dir: Path) -> AuditSummary:
     out = Path(out_dir)
     results = out / RESULTS_DIR
     summary = summarize(results)
-    ids = [c.id for c in summary.constraints]  # first-seen order, as _check_ids
+    ids = [c.id for c in summary.constraints]  # first-seen order, as check_ids
     write_text_atomic(out / "summary.csv", summary_csv(results, ids), overwrite=True)
     write_text_atomic(out / "summary.json", summary.to_json(), overwrite=True)
     write_text_atomic(out / "summary.html", render_summary_html(summary), overwrite=True)
     return summary
+

@@ -1,13 +1,15 @@
 """The audit summary as one self-contained HTML page (inline CSS and hand-written SVG).
 
-Sections: verdicts per site (table and 100 % stacked bars), the cases needing attention
-(:mod:`rtcheck.audit.summary_cases`), statuses of every constraint
-per site, the key-metric distributions per site (a box plot over the values of each
-site, each value a point, the limits drawn as dashed lines and the outliers labelled
-with their case), the outliers, the unmatched structures and the cases that could not
-be checked. A pure function of the :class:`~rtcheck.audit.summary.AuditSummary`: no
-script, no external resource, no date. Every status and verdict is written as a word,
-never as a colour alone; every string from a result is escaped.
+Under the title: the verdict, counts and protocol(s), and the DVH geometry model of the
+results (:func:`rtcheck.audit.geometry.summary_html`). Sections: verdicts per site (table
+and 100 % stacked bars), the cases needing attention (:mod:`rtcheck.audit.summary_cases`),
+statuses of every constraint per site, the key-metric distributions per site (a box plot
+over the values of each site, each value a point, the limits drawn as dashed lines and
+the outliers labelled with their case), the outliers, the unmatched structures and the
+cases that could not be checked. A pure function of the
+:class:`~rtcheck.audit.summary.AuditSummary`: no script, no external resource, no date.
+Every status and verdict is written as a word, never as a colour alone; every string
+from a result is escaped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from rtcheck.audit.geometry import summary_html as geometry_html
 from rtcheck.audit.progress import VERDICTS
 from rtcheck.audit.summary import AuditSummary, SiteCounts
 from rtcheck.audit.summary_cases import (
@@ -81,6 +84,7 @@ td[data-status=fail]:not(.zero){{color:#b71c1c;font-weight:700}}
 td[data-status=not_evaluated]:not(.zero){{color:#8a4b00;font-weight:700}}
 .why{{font-weight:700;font-size:11.5px}} .why-fail,.why-error{{color:#b71c1c}}
 .why-not_evaluated,.why-finding,.why-no_case{{color:#8a4b00}}
+p.geometry-mixed{{color:#b71c1c;font-weight:700}}
 """
 
 
@@ -365,6 +369,7 @@ def render_summary_html(summary: AuditSummary) -> str:
            f"{len(summary.sites)} site(s)</title>", f"<style>{_css()}</style>", "</head>",
            "<body>", "<main>", "<h1>rtcheck audit summary</h1>",
            f'<p><span class="badge v-{worst}">{_e(worst)}</span> {_e(facts)}</p>',
+           *geometry_html(summary.geometry),
            *_verdicts(summary), *attention_section(summary.attention),
            *constraints_section(summary), *_metrics(summary), *outliers_section(summary),
            *unmatched_section(summary), *errors_section(summary),

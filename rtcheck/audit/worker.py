@@ -90,6 +90,22 @@ def _geometry_option(cfg: AuditConfig, protocol: Protocol) -> str | None:
     return None if cfg.geometry == effective_geometry(None, protocol).value else cfg.geometry
 
 
+def case_geometry(cfg: AuditConfig) -> tuple[str, str]:
+    """The DVH geometry model the cases of an audit are checked with and its source
+    (``option``, ``protocol`` or ``default``), as :func:`_check` resolves them and each
+    result records them (``provenance.dvh_settings.geometry``,
+    ``provenance.options.geometry_source``).
+
+    Raises :class:`~rtcheck.errors.RtcheckError` when the protocol file changed since
+    the command line read it.
+    """
+    from rtcheck.rules.setup import effective_geometry, geometry_source
+
+    protocol = _protocol(cfg.protocol_path, cfg.protocol_sha256)
+    option = _geometry_option(cfg, protocol)
+    return effective_geometry(option, protocol).value, geometry_source(option, protocol)
+
+
 def _check(task: AuditTask) -> tuple[dict[str, Any], dict[str, str]]:
     from rtcheck.dicom.loader import load
     from rtcheck.rules.engine import check_load

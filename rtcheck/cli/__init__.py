@@ -3,16 +3,18 @@
 Results go to stdout, logs and error messages to stderr. Every
 :class:`~rtcheck.errors.RtcheckError` becomes a one-line message and its exit code
 (:mod:`rtcheck.cli.exitcodes`); anything else is an internal error (exit 4), with
-the traceback only under ``--debug``.
+the traceback only under ``--debug``. A reader of stdout that goes away early
+(``rtcheck ... | head``) ends the command quietly (exit 141, :func:`stdout_closed`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import click
 
@@ -95,6 +97,8 @@ class RtcheckGroup(click.Group):
         except RtcheckError as exc:
             click.echo(f"rtcheck: error: {exc}", err=True)
             sys.exit(exitcodes.BAD_INPUT)
+        except BrokenPipeError:
+            stdout_closed()
         except Exception as exc:
             if ctx.find_root().params.get("debug"):
                 traceback.print_exc()
@@ -127,6 +131,38 @@ def cli(verbose: int, debug: bool) -> None:
         warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
 
 
+def stdout_closed() -> NoReturn:
+    """End the command quietly: the reader of stdout has gone (``rtcheck ... | head``).
+
+    As Python's documentation of SIGPIPE advises, stdout is pointed at ``os.devnull``
+    first, so that the interpreter's last flush of what is still buffered does not fail
+    again on the way out.
+
+    Raises
+    ------
+    SystemExit
+        Always, with :data:`~rtcheck.cli.exitcodes.BROKEN_PIPE` (141 = 128 + SIGPIPE, what
+        a shell reports for a command ended by that signal), never an internal error.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (a test runner's)
+        pass
+    sys.exit(exitcodes.BROKEN_PIPE)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout before the interpreter does, so a closed pipe ends as :func:`stdout_closed`."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        stdout_closed()
+
+
 def main() -> None:
     """Console-script entry point; usage errors exit 2 (click's convention)."""
-    cli(prog_name="rtcheck")
+    try:
+        cli(prog_name="rtcheck")
+    finally:
+        _flush_stdout()

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rtcheck.report.check_plots import limit_point, plots
+from rtcheck.report.geometry_notes import notes_html
 from rtcheck.report.html_common import COLOR as _COLOR
 from rtcheck.report.html_common import ORDER, STATUS_LABEL
 from rtcheck.report.html_common import VERDICT_COLOR as _VERDICT_COLOR
@@ -318,7 +319,7 @@ def _findings_table(findings: Iterable[Any], title: str) -> list[str]:
 
 def _case_section(case: CaseResult, report: CheckReport, index: int) -> list[str]:
     out = [f'<section class="case" id="case-{index}">', *_header(case, report),
-           "<h2>Checks</h2>", *_check_table(case),
+           "<h2>Checks</h2>", *_check_table(case), *notes_html(case),
            "<h2>Fraction gaps</h2>", *_gap_table(case),
            "<h2>DVH</h2>", *plots(case, index),
            *_findings_table(case.findings, "Findings"), "</section>"]

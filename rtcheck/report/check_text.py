@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+from rtcheck.report.geometry_notes import notes_text
 from rtcheck.report.geometry_text import geometry_line
 from rtcheck.rules.result import CaseResult, CheckReport, CheckResult
 from rtcheck.rules.vocabulary import CheckStatus, Verdict
@@ -139,6 +140,7 @@ def render_case(case: CaseResult, color: bool = False) -> list[str]:
                                  and c.status is not CheckStatus.NOT_APPLICABLE))
     if matched:
         out += ["", "Structures: " + "; ".join(matched)]
+    out += notes_text(case)
     na = [c for c in case.checks if c.status is CheckStatus.NOT_APPLICABLE]
     if na:
         organs = sorted({c.structure or "" for c in na})
@@ -178,12 +180,28 @@ def render_text(report: CheckReport, color: bool = False) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+#: the columns of :func:`render_csv`; ``dvh_geometry`` is the report's DVH geometry model
+#: (``stacked`` or ``smooth``; empty in a result of an rtcheck before the setting)
 CSV_COLUMNS = ["case", "verdict", "check", "kind", "structure", "roi", "match", "metric",
                "value", "unit", "comparison", "limit", "minor_limit", "margin", "lower_bound",
-               "upper_bound", "status", "tier", "priority", "source", "message", "notes"]
+               "upper_bound", "status", "tier", "priority", "source", "message", "notes",
+               "dvh_geometry"]
 
 
 def render_csv(report: CheckReport) -> str:
+    """The report as CSV: one row per check of every case, columns :data:`CSV_COLUMNS`.
+
+    Parameters
+    ----------
+    report
+        The plan check result.
+
+    Returns
+    -------
+    str
+        The header and the rows; a value not evaluated is an empty cell (never 0).
+    """
+    geometry = report.provenance.dvh_settings.get("geometry") or ""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -195,5 +213,5 @@ def render_csv(report: CheckReport) -> str:
                           ("structure", "roi", "match", "metric", "value", "unit",
                            "comparison", "limit", "minor_limit", "margin", "lower_bound",
                            "upper_bound", "status", "tier", "priority", "source", "message")),
-                        " | ".join(c.notes)])
+                        " | ".join(c.notes), geometry])
     return buf.getvalue()
