@@ -7,6 +7,7 @@ the lazy group resolves every command, `--help` imports no subcommand, and the
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -53,3 +54,37 @@ def test_the_endpoints_command_still_works_lazily() -> None:
     assert {"lifelines", "pandas"} <= _imported_after(
         "from rtcheck.cli import cli\nimport click\n"
         "cli.get_command(click.Context(cli), 'endpoints')")
+
+
+def _run_main(argv: list[str], tmp_cwd: str) -> subprocess.CompletedProcess[str]:
+    """``main()`` in a fresh interpreter that announces its teardown on stderr."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('TEARDOWN', file=sys.stderr))\n"
+            f"sys.argv = {['rtcheck', *argv]!r}\n"
+            "from rtcheck.cli import main\nmain()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_cwd)
+
+
+def test_a_plan_check_exits_without_interpreter_teardown_and_loses_nothing(tmp_path) -> None:
+    """check/dvh/info/constraints end with os._exit once stdout, stderr and the log are
+    flushed (50-90 ms of teardown saved): the exit code, the whole text report and the
+    JSON file are there; the interpreter's exit handlers do not run."""
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "r.json"
+    got = _run_main(["check", str(FIXTURES / "spine_cord_overdose"), "--json", str(out)],
+                    str(tmp_path))
+    assert got.returncode == 1
+    assert "VERDICT: FAIL" in got.stdout and got.stdout.rstrip().endswith("(plan Dmax 37.5 Gy)")
+    assert json.loads(out.read_text())["verdict"] == "FAIL"
+    assert "TEARDOWN" not in got.stderr
+
+
+def test_other_commands_tear_down_as_usual(tmp_path) -> None:
+    """endpoints, audit, regress and anonymize may hold worker pools, temporary files or
+    plot back-ends: their exit handlers run (here: after --help of the group)."""
+    got = _run_main(["endpoints", "--help"], str(tmp_path))
+    assert got.returncode == 0 and "TEARDOWN" in got.stderr
+    got = _run_main(["--version"], str(tmp_path))
+    assert got.returncode == 0 and "TEARDOWN" in got.stderr

@@ -80,6 +80,9 @@ class RtcheckGroup(click.Group):
             args = [*args[:first], "check", *args[first:]]
         return super().parse_args(ctx, args)
 
+    #: the subcommand the last invocation ran (``None`` before one runs)
+    ran: str | None = None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -108,6 +111,8 @@ class RtcheckGroup(click.Group):
                 err=True,
             )
             sys.exit(exitcodes.INTERNAL)
+        finally:
+            self.ran = ctx.invoked_subcommand
 
 
 @click.group(cls=RtcheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -160,9 +165,31 @@ def _flush_stdout() -> None:
         stdout_closed()
 
 
+#: Subcommands that leave no worker pool, temporary file or plot back-end behind: when
+#: one ends, :func:`main` exits without tearing the interpreter down.
+FAST_EXIT = frozenset({"check", "constraints", "dvh", "info"})
+
+
+def _fast_exit(code: int) -> NoReturn:
+    """Exit with ``code`` once the streams and log handlers are flushed, skipping the
+    interpreter's teardown (freeing every module and object one by one: 50-90 ms after a
+    DVH run of the breast export), as mypy's ``hard_exit`` does. Report files are
+    already closed (written atomically); the subcommands of :data:`FAST_EXIT` register
+    no exit handlers of their own."""
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 def main() -> None:
     """Console-script entry point; usage errors exit 2 (click's convention)."""
     try:
         cli(prog_name="rtcheck")
+    except SystemExit as done:
+        _flush_stdout()
+        if isinstance(cli, RtcheckGroup) and cli.ran in FAST_EXIT and (
+                done.code is None or isinstance(done.code, int)):
+            _fast_exit(done.code or 0)
+        raise
     finally:
         _flush_stdout()
