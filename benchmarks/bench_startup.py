@@ -20,6 +20,7 @@ A benchmark, not a test: it prints the numbers and whether each target is met.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import subprocess
@@ -75,10 +76,21 @@ def whole(cmd: list[str], repeat: int) -> float:
     return statistics.median(runs)
 
 
+def compile_bytecode() -> None:
+    """Write rtcheck's bytecode caches first, as a first run (or ``pip install``) leaves them.
+
+    With PYTHONDONTWRITEBYTECODE set and an editable install, every process would compile
+    each rtcheck module again (+0.04 s for ``rtcheck dvh``), which no user installation
+    does; third-party packages were compiled by pip at install time.
+    """
+    compileall.compile_dir(str(ROOT / "rtcheck"), quiet=1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     n = ap.parse_args().repeat
+    compile_bytecode()
     py, rt = sys.executable, [sys.executable, "-m", "rtcheck"]
     floor = whole([py, "-c", "import numpy, pydicom"], n)
     helpt = whole([*rt, "--help"], n)

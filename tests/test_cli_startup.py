@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 HEAVY = ("lifelines", "pandas", "matplotlib")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _imported_after(code: str) -> set[str]:
@@ -54,6 +56,26 @@ def test_the_endpoints_command_still_works_lazily() -> None:
     assert {"lifelines", "pandas"} <= _imported_after(
         "from rtcheck.cli import cli\nimport click\n"
         "cli.get_command(click.Context(cli), 'endpoints')")
+
+
+SMOOTH_MODULES = ("rtcheck.dose.geom_sections", "rtcheck.dose.geom_smooth",
+                  "rtcheck.dose.geom_chains", "rtcheck.dose.geom_radial")
+
+
+@pytest.mark.parametrize(("geometry", "loaded"), [("stacked", False), ("smooth", True)])
+def test_the_smooth_model_is_imported_only_when_asked_for(geometry: str, loaded: bool) -> None:
+    """The default (staircase) DVH does not pay for importing the smooth model's modules."""
+    code = ("import sys\nfrom rtcheck.dicom.loader import load\n"
+            "from rtcheck.dose.engine import compute_dvhs\n"
+            "from rtcheck.dose.settings import DvhSettings, Geometry\n"
+            "case = load(['fixtures/spine_sbrt']).cases[0]\n"
+            f"settings = DvhSettings(geometry=Geometry({geometry!r}))\n"
+            "dvhs = compute_dvhs(case.structure_set, case.dose, settings)\n"
+            "assert len(dvhs) == 5 and all(d.dvh.total_volume_cc > 0 for d in dvhs)\n"
+            f"print(','.join(m for m in {SMOOTH_MODULES!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT).stdout.strip()
+    assert out == (",".join(SMOOTH_MODULES) if loaded else "")
 
 
 def _run_main(argv: list[str], tmp_cwd: str) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,7 @@ import os
 import statistics
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -214,9 +215,15 @@ class DoseGrid:
 
         return (step(self.x_mm), step(self.y_mm), step(self.z_mm))
 
-    @property
+    @cached_property
     def max_dose_gy(self) -> float:
+        """Highest dose of the grid (Gy), computed once (the array is read-only)."""
         return float(self.dose_gy.max())
+
+    @cached_property
+    def min_dose_gy(self) -> float:
+        """Lowest dose of the grid (Gy), computed once (the array is read-only)."""
+        return float(self.dose_gy.min())
 
     def same_geometry(self, other: DoseGrid, tol_mm: float = 1e-3) -> bool:
         """True when both grids have identical axes (within ``tol_mm``)."""

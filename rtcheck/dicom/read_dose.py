@@ -219,7 +219,9 @@ def _pixels_gy(path: str, scaling: float, shape: tuple[int, int, int]) -> FloatA
             path=path,
             field="PixelData",
         )
-    return np.asarray(pixels, dtype=np.float64).reshape(shape) * scaling
+    dose_gy = pixels.astype(np.float64).reshape(shape)  # a new array: scaled in place
+    dose_gy *= scaling
+    return dose_gy
 
 
 def _summation_type(ds: Dataset, path: str) -> DoseSummationType:

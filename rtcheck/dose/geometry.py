@@ -153,7 +153,9 @@ def group_planes(structure: Structure) -> list[tuple[float, tuple[FloatArray, ..
             planes[-1][2].append(c.z_mm)
         else:
             planes.append((c.z_mm, [c.points_xy_mm], [c.z_mm]))
-    return [(float(np.mean(zs)), tuple(polys)) for _, polys, zs in planes]
+    # one contour per plane is the rule: its z as is (the mean of one value, without numpy's cost)
+    return [(float(zs[0]) if len(zs) == 1 else float(np.mean(zs)), tuple(polys))
+            for _, polys, zs in planes]
 
 
 def _slab_bounds(

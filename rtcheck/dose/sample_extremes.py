@@ -22,6 +22,7 @@ does (its interpolated value lies between its cell's corner values).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,7 +71,7 @@ class _Candidates:
         (ia, ib), (ja, jb), (ka, kb) = bounds
         sub = g.dose_gy[ka:kb, ja:jb, ia:ib]
         mask = sub > dmax0
-        if dmin0 > g.dose_gy.min():
+        if dmin0 > g.min_dose_gy:
             mask |= sub < dmin0
         k, j, i = np.nonzero(mask)
         columns = np.zeros(mask.shape[1:], dtype=bool)
@@ -96,14 +97,21 @@ class _Candidates:
         (rk, okk), (rj, okj), (ri, oki) = self._rel(k0, 0), self._rel(j0, 1), self._rel(i0, 2)
         ok = okk & okj & oki
         flags = np.ones(k0.shape, dtype=bool)
-        rk, rj, ri = rk[ok], rj[ok], ri[ok]
-        hit = np.zeros(rk.shape, dtype=bool)
-        for dk in (0, 1):
-            for dj in (0, 1):
-                for di in (0, 1):
-                    hit |= self.mask[rk + dk, rj + dj, ri + di]
-        flags[ok] = hit
+        flags[ok] = self.cells[rk[ok], rj[ok], ri[ok]]
         return flags
+
+    @cached_property
+    def cells(self) -> npt.NDArray[np.bool_]:
+        """``cells[k, j, i]``: a corner of the cell with lower corner ``origin + (k, j, i)``
+        is a candidate (the mask OR-ed over the cell's eight corners, once per crop)."""
+        m = self.mask
+        out = m[:-1, :-1, :-1] | m[1:, :-1, :-1]
+        out = out | m[:-1, 1:, :-1] | m[1:, 1:, :-1]
+        out |= m[:-1, :-1, 1:]
+        out |= m[1:, :-1, 1:]
+        out |= m[:-1, 1:, 1:]
+        out |= m[1:, 1:, 1:]
+        return out
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ import numpy as np
 
 from rtcheck.dicom.model import DoseGrid, FloatArray, Structure
 from rtcheck.dose.geom_scanline import Edges, ragged_ranges, strip_samples
-from rtcheck.dose.geom_sections import fallback_finding, smooth_geometry
 from rtcheck.dose.geometry import PlaneSlab, StackGeometry, stack_geometry
 from rtcheck.dose.sample_extremes import Sides, slab_extremes
 from rtcheck.dose.sample_grid import GridSampler
@@ -268,6 +267,9 @@ def _model(structure: Structure, stacked: StackGeometry, settings: DvhSettings, 
     ``STRUCTURE_GEOMETRY_FALLBACK`` finding when part of it is the staircase."""
     if settings.geometry is not Geometry.SMOOTH:
         return stacked, ()
+    # imported here: the smooth model's four modules are not loaded for the default model
+    from rtcheck.dose.geom_sections import fallback_finding, smooth_geometry
+
     smooth = smooth_geometry(structure, stacked, settings.end_cap, settings.gap_factor, h)
     found = ((fallback_finding(structure.name, smooth.fallback_share),)
              if smooth.fallback_share > 0 else ())
