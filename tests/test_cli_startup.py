@@ -110,3 +110,18 @@ def test_other_commands_tear_down_as_usual(tmp_path) -> None:
     assert got.returncode == 0 and "TEARDOWN" in got.stderr
     got = _run_main(["--version"], str(tmp_path))
     assert got.returncode == 0 and "TEARDOWN" in got.stderr
+
+
+def test_main_runs_the_garbage_collector_less_often(tmp_path) -> None:
+    """main() raises the collector's generation-0 threshold before any command import."""
+    from rtcheck.cli import GC_GEN0_THRESHOLD
+
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('GC', gc.get_threshold()[0], file=sys.stderr))\n"
+            "sys.argv = ['rtcheck', '--version']\n"
+            "from rtcheck.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"GC {GC_GEN0_THRESHOLD}" in done.stderr
+    assert GC_GEN0_THRESHOLD > 700  # CPython's default, which the test would not tell apart

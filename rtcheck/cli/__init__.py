@@ -9,8 +9,10 @@ the traceback only under ``--debug``. A reader of stdout that goes away early
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import platform
 import sys
 import traceback
 import warnings
@@ -181,8 +183,23 @@ def _fast_exit(code: int) -> NoReturn:
     os._exit(code)
 
 
+#: Generation-0 threshold of the cyclic garbage collector while a command runs (CPython's
+#: default is 700): loading a plan creates tens of thousands of objects (pydicom data sets,
+#: dataclasses), none of them cyclic garbage, and collecting every 700 allocations cost
+#: ~10 % of `rtcheck dvh` on the breast export. The value is mypy's (``tune_gc``, set before
+#: its imports for the same reason); reference counting still frees everything else at once.
+GC_GEN0_THRESHOLD = 200_000
+
+
+def tune_gc() -> None:
+    """Run the cyclic garbage collector less often (see :data:`GC_GEN0_THRESHOLD`)."""
+    if platform.python_implementation() == "CPython":
+        gc.set_threshold(GC_GEN0_THRESHOLD, 30, 30)
+
+
 def main() -> None:
     """Console-script entry point; usage errors exit 2 (click's convention)."""
+    tune_gc()  # before the command's imports (numpy, pydicom), which allocate the most
     try:
         cli(prog_name="rtcheck")
     except SystemExit as done:
