@@ -14,8 +14,11 @@ contour-plane phases) it computes
 and prints the relative error (%) of volume, Dmin, Dmax, Dmean, D99, D95, D5,
 D1 and D0.03cc side by side, the worst error per metric and model, and which
 cases miss the issue's aim (1 %; D99/Dmin/Dmax 2 %). ``--breast`` adds the
-all-structure cost of both models on the shared Eclipse breast export (budget:
-smooth at most 1.5 × stacked). Run from the repository root::
+all-structure cost of both models on the shared Eclipse breast export, beside the
+engine as it was when issue #12 was filed (commit :data:`FILED_COMMIT`, run from a
+``git archive`` in a worker process, timed in the same rounds). Budget: "may not get
+more than 1.5 × slower than today", i.e. smooth at most 1.5 × that engine; the ratio
+smooth / stacked of today's engine is printed too. Run from the repository root::
 
     python benchmarks/bench_geometry.py [--jobs 2] [--csv out.csv] [--breast]
 """
@@ -27,7 +30,9 @@ import csv
 import itertools
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -123,22 +128,77 @@ def summary(results: list[tuple[Case, dict[str, float], dict[str, float], float,
     print(f"time: stacked {t1:.1f} s, smooth {t2:.1f} s")
 
 
-def _interleaved_best(ss: object, grid: object, rounds: int = 9
-                      ) -> tuple[float, float, tuple, tuple]:  # type: ignore[type-arg]
-    """Least CPU time (s) of each model's all-structure DVH over ``rounds`` rounds, the two
-    models alternating (a slow spell of the machine then hits both), and their results.
-    CPU time of the process: run with ``OPENBLAS_NUM_THREADS=1`` (numpy's threads would add
-    theirs)."""
+#: The engine as it was when issue #12 was filed (its last commit before the issue's first):
+#: the budget reads "may not get more than 1.5x slower than today".
+FILED_COMMIT = "6d1c95d"
+
+#: Runs in a subprocess on that commit's ``rtcheck/`` (first on sys.path): loads the breast
+#: export, then times one all-structure DVH (CPU seconds) per line read from stdin.
+REFERENCE_WORKER = """
+import sys, time
+import rtcheck
+from rtcheck.dicom import load
+from rtcheck.dose.engine import compute_dvhs
+case = load([sys.argv[1]]).cases[0]
+compute_dvhs(case.structure_set, case.dose)
+print("ready", rtcheck.__file__, flush=True)
+for _ in sys.stdin:
+    t0 = time.process_time()
+    compute_dvhs(case.structure_set, case.dose)
+    print(time.process_time() - t0, flush=True)
+"""
+
+
+class Reference:
+    """The filed-time engine in a worker process (``git archive`` of :data:`FILED_COMMIT`),
+    timed between the rounds of this process's own models."""
+
+    def __init__(self, folder: Path, commit: str = FILED_COMMIT) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "rtcheck"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", self.tmp.name], input=archive, check=True)
+        env = dict(os.environ, PYTHONPATH=self.tmp.name)
+        self.proc = subprocess.Popen([sys.executable, "-c", REFERENCE_WORKER, str(folder)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=env, cwd=self.tmp.name)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        ready = self.proc.stdout.readline().split()
+        if not ready or ready[0] != "ready" or not ready[1].startswith(self.tmp.name):
+            sys.exit(f"reference engine {commit} did not start: {ready}")
+
+    def time(self) -> float:
+        """CPU seconds of one all-structure DVH of the reference engine."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+        self.tmp.cleanup()
+
+
+def _interleaved_best(ss: object, grid: object, reference: Reference | None = None,
+                      rounds: int = 9) -> tuple[list[float], tuple, tuple]:  # type: ignore[type-arg]
+    """Least CPU time (s) of each model's all-structure DVH over ``rounds`` rounds (and of
+    the ``reference`` engine's), alternating (a slow spell of the machine then hits all),
+    and the two models' results. CPU time of each process: run with
+    ``OPENBLAS_NUM_THREADS=1`` (numpy's threads would add theirs)."""
     from rtcheck.dose.engine import compute_dvhs
 
-    best = [math.inf, math.inf]
+    best = [math.inf, math.inf, math.inf]
     results: list[tuple] = [(), ()]  # type: ignore[type-arg]
     for _ in range(rounds):
         for k, settings in enumerate((DvhSettings(), SMOOTH)):
             t0 = time.process_time()
             results[k] = compute_dvhs(ss, grid, settings)  # type: ignore[arg-type]
             best[k] = min(best[k], time.process_time() - t0)
-    return best[0], best[1], results[0], results[1]
+        if reference is not None:
+            best[2] = min(best[2], reference.time())
+    return best, results[0], results[1]
 
 
 def markdown(results: list[tuple[Case, dict[str, float], dict[str, float], float, float]]
@@ -173,10 +233,15 @@ def breast_cost() -> None:
     of each structure's volume the smooth model leaves to the staircase."""
     from rtcheck.dicom import load
 
-    case = load([REFDATA / "eclipse-breast-boost"]).cases[0]
+    folder = REFDATA / "eclipse-breast-boost"
+    case = load([folder]).cases[0]
     ss, grid = case.structure_set, case.dose
     assert ss is not None and grid is not None
-    t_stacked, t_smooth, stacked, smooth = _interleaved_best(ss, grid)
+    reference = Reference(folder)
+    try:
+        (t_stacked, t_smooth, t_filed), stacked, smooth = _interleaved_best(ss, grid, reference)
+    finally:
+        reference.close()
     print("\nbreast export: structure, contours (not star-shaped), volume stacked / smooth cc, "
           "staircase share of the smooth volume")
     for s, a, b in zip(ss.structures, stacked, smooth, strict=True):
@@ -187,10 +252,13 @@ def breast_cost() -> None:
                       if f.code == "STRUCTURE_GEOMETRY_FALLBACK"), "0")
         print(f"  {s.name:24s} {len(s.contours):4d} ({bad:3d}) {a.volume_cc:10.3f} "
               f"{b.volume_cc:10.3f}  {share:>3s} %")
-    ratio = t_smooth / t_stacked
-    print(f"all-structure DVH (least CPU time of 9 interleaved rounds): stacked "
-          f"{t_stacked:.3f} s, smooth {t_smooth:.3f} s = "
-          f"{ratio:.2f}x (budget 1.5x: {'met' if ratio <= 1.5 else 'NOT met'})")
+    ratio = t_smooth / t_filed
+    print(f"all-structure DVH (least CPU time of 9 interleaved rounds): engine when #12 was "
+          f"filed ({FILED_COMMIT}) {t_filed:.3f} s; now stacked {t_stacked:.3f} s, smooth "
+          f"{t_smooth:.3f} s")
+    print(f"smooth / engine when filed = {ratio:.2f}x (budget: at most 1.5x slower than then: "
+          f"{'met' if ratio <= 1.5 else 'NOT met'}); smooth / stacked now = "
+          f"{t_smooth / t_stacked:.2f}x")
 
 
 def explain(names: list[str]) -> None:
