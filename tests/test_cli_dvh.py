@@ -412,6 +412,20 @@ def test_csv_keeps_the_findings_of_a_case_without_dvh() -> None:
     rows = list(csv.DictReader(io.StringIO(render_csv(build_dvh_report(result)))))
     assert [(r["case"], r["structure"]) for r in rows] == [("dosed", "Box"), ("undosed", "")]
     assert rows[1]["findings"] == "DVH_NOT_COMPUTED" and rows[1]["volume_cc"] == ""
+    assert [r["dvh_geometry"] for r in rows] == ["stacked", "stacked"]
+
+
+@pytest.mark.parametrize("geometry", ["stacked", "smooth"])
+def test_csv_rows_name_the_geometry_model(geometry: str) -> None:
+    """Every dvh CSV row says which DVH geometry model produced its numbers (last column)."""
+    res = run(str(SPINE), "--metric", "D95%[Gy]", "--format", "csv", "--no-indices",
+              "--geometry", geometry)
+    assert res.exit_code == 0, res.stderr
+    header, *lines = res.stdout.splitlines()
+    assert header.split(",")[-2:] == ["findings", "dvh_geometry"]
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert len(rows) == len(lines) == 5
+    assert {r["dvh_geometry"] for r in rows} == {geometry}
 
 
 def test_partial_structure_statistics_are_not_evaluated_in_text() -> None:

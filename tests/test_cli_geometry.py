@@ -15,6 +15,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -190,6 +191,9 @@ def test_check_text_html_and_json_side_files_name_the_model(tmp_path: Path) -> N
                      html)
     assert re.search(r"<th>Options</th><td class='mono'>[^<]*; geometry_source = option</td>",
                      html)
+    # the header's facts name the model and its source, in the text report's words
+    fact = SMOOTH_OPTION.removeprefix("DVH geometry: ")
+    assert f"<dt>DVH geometry</dt><dd>{escape(fact)}</dd>" in html
     default = run("check", fixture("spine_sbrt")).stdout.splitlines()
     assert default[1] == STACKED_DEFAULT
 

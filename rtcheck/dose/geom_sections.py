@@ -267,8 +267,9 @@ def fallback_finding(name: str, share: float) -> Finding:
     return Finding(
         "STRUCTURE_GEOMETRY_FALLBACK", Severity.INFO,
         f"{_percent(share)} % of the volume is modelled as the staircase (stacked), next to "
-        "contours that are not star-shaped about their centroid, where the smooth model "
-        "cannot interpolate (its trend-closed ends still differ from the stacked caps)",
+        "contours that are not star-shaped about their centroid or that have no linked "
+        "contour on a neighbouring plane, where the smooth model cannot interpolate (its "
+        "trend-closed ends still differ from the stacked caps)",
         subject=name)
 
 

@@ -246,10 +246,12 @@ class ChainModel:
 
     def _constant_sections(self, m: int) -> Sections:
         """The ``m`` sections of a one-contour chain: its contour at every height (the
-        interpolation through one node is constant, its ends flat), smooth but exact."""
+        interpolation through one node is constant, its ends flat). That is the staircase's
+        own section, so it counts as one (``fallback``: a single contour has nothing to
+        interpolate with, and the share of the volume modelled as the staircase says so)."""
         shape = self.chain.shapes[0]
-        return Sections([shape.polygon] * m, np.zeros(m, dtype=bool),
-                        [float(self.params[0, 4])] * m, [shape.box] * m)
+        return Sections([shape.polygon] * m, np.ones(m, dtype=bool), [None] * m,
+                        [shape.box] * m)
 
     @property
     def varies(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from rtcheck.report.check_plots import limit_point, plots
 from rtcheck.report.geometry_notes import notes_html
+from rtcheck.report.geometry_text import geometry_line
 from rtcheck.report.html_common import COLOR as _COLOR
 from rtcheck.report.html_common import ORDER, STATUS_LABEL
 from rtcheck.report.html_common import VERDICT_COLOR as _VERDICT_COLOR
@@ -182,6 +183,10 @@ def _header(case: CaseResult, report: CheckReport) -> list[str]:
                           f"({report.protocol_version})"),
              ("Arm", case.arm or "-"), ("Site", case.site or "(none given)"),
              ("Prescription", _rx_text(case.prescription)), ("Dose", _dose_text(case.dose))]
+    geometry = geometry_line(report.provenance.dvh_settings.get("geometry"),
+                             report.provenance.options.get("geometry_source"))
+    if geometry:  # "DVH geometry: stacked, the default (...)": which shape the numbers describe
+        facts.append(("DVH geometry", geometry.removeprefix("DVH geometry: ")))
     out.append('<dl class="facts">')
     out += [f"<dt>{_e(k)}</dt><dd>{_e(val)}</dd>" for k, val in facts]
     out.append("</dl>")

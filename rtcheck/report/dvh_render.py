@@ -215,18 +215,21 @@ def row_findings(report: DvhReport, c: CaseReport) -> list[list[Finding]]:
 
 
 def _csv_header(report: DvhReport) -> list[str]:
+    """The columns; ``dvh_geometry`` (last) is the DVH geometry model of every row, as in
+    the check CSV, so that a row read alone says which model produced its numbers."""
     return ["case", "structure", "roi_number", "volume_cc", "min_gy", "mean_gy", "max_gy",
-            *(s.label for s in report.specs), "findings"]
+            *(s.label for s in report.specs), "findings", "dvh_geometry"]
 
 
-def _csv_row(s: StructureReport, specs: list[str], findings: list[Finding]) -> list[Any]:
+def _csv_row(s: StructureReport, specs: list[str], findings: list[Finding],
+             geometry: str) -> list[Any]:
     """One structure: an empty cell for every number not evaluated, never 0."""
     d = s.to_dict()
     # an incomplete DVH (structure partly outside the grid) has no min/mean/max either
     stats = [d[k] if d["complete"] else None for k in ("min_gy", "mean_gy", "max_gy")]
     cells = [d["roi_number"], d["volume_cc"], *stats, *(d["metrics"][k] for k in specs)]
     return [s.case, s.name, *("" if v is None else v for v in cells),
-            ";".join(f.code for f in findings)]
+            ";".join(f.code for f in findings), geometry]
 
 
 def render_csv(report: DvhReport) -> str:
@@ -240,11 +243,12 @@ def render_csv(report: DvhReport) -> str:
     header = _csv_header(report)
     w.writerow(header)
     specs = [s.raw for s in report.specs]
+    geometry = report.settings.geometry.value
     for c in report.cases:
         if not c.structures:
             codes = ";".join(f.code for f in _unique([*report.findings, *case_findings(c)]))
-            w.writerow([c.ev.label, *[""] * (len(header) - 2), codes])
+            w.writerow([c.ev.label, *[""] * (len(header) - 3), codes, geometry])
             continue
         for s, findings in zip(c.structures, row_findings(report, c), strict=True):
-            w.writerow(_csv_row(s, specs, findings))
+            w.writerow(_csv_row(s, specs, findings, geometry))
     return buf.getvalue()
