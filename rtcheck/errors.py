@@ -78,3 +78,9 @@ class MetricSpecError(ConfigError):
 
 class UsageError(RtcheckError):
     """The command was called wrongly (exit code 2)."""
+
+
+class OutputError(RtcheckError):
+    """A result could not be written (stdout or a report file: a read-only or full file
+    system); the message names the destination and the system's reason (exit code 2, as
+    for a destination folder that does not exist)."""

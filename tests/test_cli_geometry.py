@@ -84,7 +84,11 @@ def test_every_dvh_command_has_the_option_with_its_help(command: str) -> None:
     assert "--geometry [stacked|smooth]" in text
     assert "stacked = each contour extruded over its slab" in text
     assert "the one to compare with TPS numbers" in text
-    assert "[default: the protocol's dvh.geometry, else stacked]" in text
+    if command == "dvh":  # reads no protocol: its default is stacked, whatever a protocol says
+        assert ("[default: stacked; rtcheck dvh reads no protocol, so a protocol's "
+                "dvh.geometry does not apply]") in text
+    else:
+        assert "[default: the protocol's dvh.geometry, else stacked]" in text
 
 
 @pytest.mark.parametrize("command", ["check", "dvh"])
@@ -218,10 +222,13 @@ def test_dvh_json_and_text_record_the_model() -> None:
         assert settings["geometry"] == geometry  # the plain string, not an enum's repr
         assert settings["end_cap"] == "HALF_SLICE"
         assert f'"geometry": "{geometry}"' in res.stdout
+        # dvh reads no protocol: the model is the option's, else the default
+        assert json.loads(res.stdout)["geometry_source"] == ("option" if args else "default")
     text = run(*base, "--geometry", "smooth").stdout.splitlines()
-    assert text[0] == SMOOTH_LINE and text[1] == ""
+    assert text[0] == SMOOTH_OPTION and text[1] == ""
     assert text[2].startswith("Case T9_SBRT  [")
-    assert run(*base).stdout.splitlines()[0] == STACKED_LINE
+    assert run(*base).stdout.splitlines()[0] == STACKED_DEFAULT
+    assert run(*base, "--geometry", "stacked").stdout.splitlines()[0] == STACKED_OPTION
 
 
 def test_dvh_settings_serialise_as_plain_strings() -> None:

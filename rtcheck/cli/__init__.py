@@ -22,7 +22,7 @@ import click
 
 from rtcheck import __version__
 from rtcheck.cli import exitcodes
-from rtcheck.errors import InputError, RtcheckError, UsageError
+from rtcheck.errors import InputError, OutputError, RtcheckError, UsageError
 
 
 class RtcheckGroup(click.Group):
@@ -90,7 +90,7 @@ class RtcheckGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except UsageError as exc:
+        except (UsageError, OutputError) as exc:
             click.echo(f"rtcheck: error: {exc}", err=True)
             sys.exit(exitcodes.USAGE)
         except InputError as exc:

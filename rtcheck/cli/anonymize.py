@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from rtcheck.audit.anonymize import KEY_ENV, load_key
+from rtcheck.cli.output import emit
 from rtcheck.deid import anonymize_tree  # imports pydicom before the group's logging set-up
 
 
@@ -39,4 +40,4 @@ def anonymize(in_dir: str, out_dir: str, key_file: str | None, patient_map: str 
                             patient_map=patient_map)
     for line in result.file_lines():
         click.echo(line, err=True)
-    click.echo(result.summary())
+    emit(result.summary())

@@ -16,6 +16,7 @@ from rtcheck.cli.options import (
     site_level_option,
     workers_option,
 )
+from rtcheck.cli.output import emit
 from rtcheck.errors import UsageError
 
 
@@ -113,6 +114,6 @@ def audit(root: str, protocol: str, out_dir: str, workers: int | None, scheduler
     total = sum(outcome.counts.values())  # a verdict per plan; an ERROR per case folder
     per_plan = (f", {total} verdict(s): one per plan, an ERROR per case folder"
                 if total != outcome.cases else "")
-    click.echo(f"audit: {outcome.cases} case folder(s){kept}{per_plan}: {counts}; summary: "
-               f"{os.path.join(out_dir, 'summary.html')}")
+    emit(f"audit: {outcome.cases} case folder(s){kept}{per_plan}: {counts}; summary: "
+         f"{os.path.join(out_dir, 'summary.html')}")
     sys.exit(outcome.exit_code)

@@ -10,6 +10,7 @@ import click
 
 from rtcheck.cli import exitcodes
 from rtcheck.cli.options import end_cap_option, geometry_option, paths_argument, plan_option
+from rtcheck.cli.output import emit
 from rtcheck.errors import UsageError
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
         click.echo(f"{what}: {'report' if drift is None else 'comparison'} written to "
                    f"{output}", err=True)
     else:
-        click.echo(text, nl=False)
+        emit(text, nl=False)
     for path, fmt in ((json_file, "json"), (html_file, "html"), (junit_file, "junit")):
         if path:
             write_text_atomic(path, render(report, fmt), overwrite=overwrite)

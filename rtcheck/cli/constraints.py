@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rtcheck.cli.output import emit
+
 
 @click.group("constraints")
 def constraints() -> None:
@@ -26,13 +28,13 @@ def validate(files: tuple[str, ...]) -> None:
             doc = load_library(f)
             rows = doc.data["rows"]
             n = sum(len(r["limits"]) for r in rows)
-            click.echo(f"{f}: valid constraint library {doc.data['id']!r}: {len(rows)} rows, "
+            emit(f"{f}: valid constraint library {doc.data['id']!r}: {len(rows)} rows, "
                        f"{n} limits")
         else:
             p = load_protocol(f)
             arms = ", ".join(f"{a.id} ({len(a.checks)} plan checks, {len(a.constraints)} "
                              f"DVH limits)" for a in p.arms)
-            click.echo(f"{f}: valid protocol {p.id!r}: arms {arms}; sites "
+            emit(f"{f}: valid protocol {p.id!r}: arms {arms}; sites "
                        + ", ".join(s.id for s in p.sites))
 
 
@@ -55,27 +57,27 @@ def show(name: str, arm: str | None, fractions: int | None) -> None:
         except ConfigError as exc:
             raise UsageError(f"--arm {arm!r}: arms of {p.id}: "
                              + ", ".join(a.id for a in p.arms)) from exc
-    click.echo(f"{p.id}: {p.title} ({p.version})\n  file {p.path} sha256 {p.sha256[:16]}…")
+    emit(f"{p.id}: {p.title} ({p.version})\n  file {p.path} sha256 {p.sha256[:16]}…")
     required = "yes" if p.site_required else "no"
-    click.echo(f"  alpha/beta {p.alpha_beta_gy:g} Gy; site required: {required}; sites: "
+    emit(f"  alpha/beta {p.alpha_beta_gy:g} Gy; site required: {required}; sites: "
                + "; ".join(f"{s.id} [{', '.join(s.required) or '-'}]" for s in p.sites))
     if p.dvh_geometry:
-        click.echo(f"  DVH geometry: {p.dvh_geometry} (dvh.geometry; --geometry replaces it)")
+        emit(f"  DVH geometry: {p.dvh_geometry} (dvh.geometry; --geometry replaces it)")
     for a in p.arms:
         if arm and a.id != arm:
             continue
         n = fractions or a.fractions
-        click.echo(f"\narm {a.id}: {a.title}\n  prescription {a.prescription_gy:g} Gy in "
+        emit(f"\narm {a.id}: {a.title}\n  prescription {a.prescription_gy:g} Gy in "
                    f"{a.fractions} fractions; required: {', '.join(a.required) or '-'}")
         for pc in a.checks:
             lim = (f" {pc.comparison.value} {pc.limit}" if pc.comparison and pc.limit else "")
             rng = f" {pc.minimum}..{pc.maximum}" if pc.minimum and pc.maximum else ""
-            click.echo(f"  [{pc.tier.value[:3]} p{pc.priority}] {pc.id}: {pc.kind.value}{lim}"
+            emit(f"  [{pc.tier.value[:3]} p{pc.priority}] {pc.id}: {pc.kind.value}{lim}"
                        f"{rng} — {pc.source.text()}")
-        click.echo(f"  DVH limits for {n} fractions:")
+        emit(f"  DVH limits for {n} fractions:")
         for c in a.constraints:
             r = resolve_limit(c, n)
             lim = f"{c.comparison.value} {r.limit}" if r.limit else f"NOT EVALUATED ({r.reason})"
             caveat = " [3-fx caveat]" if c.three_fraction_caveat and n == 3 else ""
-            click.echo(f"  [{c.tier.value[:3]} p{c.priority}] {c.id}: "
+            emit(f"  [{c.tier.value[:3]} p{c.priority}] {c.id}: "
                        f"{'/'.join(c.structures)} {c.metric.raw} {lim}{caveat}")

@@ -5,11 +5,18 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from dataclasses import replace
 
 import click
 
 from rtcheck.cli import exitcodes
-from rtcheck.cli.options import end_cap_option, geometry_option, paths_argument, plan_option
+from rtcheck.cli.options import (
+    dvh_geometry_option,
+    end_cap_option,
+    paths_argument,
+    plan_option,
+)
+from rtcheck.cli.output import emit
 from rtcheck.dose.bed import DEFAULT_ALPHA_BETA_GY, AlphaBetaTable
 from rtcheck.dose.metric_spec import DoseSpace, parse_metrics
 from rtcheck.dose.settings import DvhSettings, EndCap, Geometry
@@ -47,7 +54,7 @@ log = logging.getLogger(__name__)
 @click.option("--indices/--no-indices", default=True, show_default=True,
               help="Compute plan-quality indices for the targets.")
 @end_cap_option
-@geometry_option
+@dvh_geometry_option
 @plan_option
 def dvh(
     paths: tuple[str, ...], structures: tuple[str, ...], metrics: tuple[str, ...],
@@ -95,12 +102,14 @@ def dvh(
         dose_space=DoseSpace[dose_space.upper()], targets=targets, indices=indices,
         rx_gy=rx_gy, fractions=fractions, isodose_levels=isodose_levels or (100.0,),
         curves=curves)
+    # no protocol here: the model is the option's or the default (stacked)
+    report = replace(report, geometry_source="option" if geometry else "default")
     if output_format == "json":
-        click.echo(render_json(report, curves=curves), nl=False)
+        emit(render_json(report, curves=curves), nl=False)
     elif output_format == "csv":
-        click.echo(render_csv(report), nl=False)
+        emit(render_csv(report), nl=False)
     else:
-        click.echo(render_text(report), nl=False)
+        emit(render_text(report), nl=False)
     exit_on_input_errors(result)
     missing = report.not_computed()
     if missing:

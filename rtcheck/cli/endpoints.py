@@ -7,6 +7,7 @@ from datetime import date
 
 import click
 
+from rtcheck.cli.output import emit
 from rtcheck.errors import UsageError
 from rtcheck.events.cohort import AnalysisConfig, analyse_file
 from rtcheck.events.endpoints import CPFS_CENSORING, UNKNOWN_DEATH_CAUSE
@@ -95,7 +96,7 @@ def endpoints(events: str, cutoff: str, output_format: str, plots_dir: str | Non
     result = analyse_file(events, cut, record_paths, config)
     for line in finding_lines(result.findings, min_severity=Severity.WARNING):
         click.echo(f"rtcheck: {line}", err=True)
-    click.echo(render(result, output_format), nl=False)
+    emit(render(result, output_format), nl=False)
     if plots_dir:
         from rtcheck.events.plots import write_plots
 

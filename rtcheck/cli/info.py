@@ -13,6 +13,7 @@ import click
 
 from rtcheck.cli.common import exit_on_input_errors
 from rtcheck.cli.options import format_option, paths_argument, plan_option
+from rtcheck.cli.output import emit
 from rtcheck.dicom import load
 from rtcheck.report.info_report import info_dict, render_text
 
@@ -25,7 +26,7 @@ def info(paths: tuple[str, ...], plan_selector: str | None, output_format: str) 
     """Describe the DICOM-RT objects under PATHS: cases, plan, dose, structures, findings."""
     result = load(list(paths), plan_selector=plan_selector)
     if output_format == "json":
-        click.echo(json.dumps(info_dict(result), indent=2))
+        emit(json.dumps(info_dict(result), indent=2))
     else:
-        click.echo(render_text(result))
+        emit(render_text(result))
     exit_on_input_errors(result)

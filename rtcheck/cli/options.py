@@ -60,9 +60,17 @@ end_cap_option = click.option(
 #: the values of :class:`rtcheck.dose.settings.Geometry` (not imported: it loads numpy)
 GEOMETRY_CHOICES = ("stacked", "smooth")
 
+_GEOMETRY_HELP = ("DVH geometry model: stacked = each contour extruded over its slab (the "
+                  "staircase planning systems use: the one to compare with TPS numbers), "
+                  "smooth = surface interpolated between contour planes ")
+
+#: ``--geometry`` of the commands that check against a protocol (check, audit, regress)
 geometry_option = click.option(
     "--geometry", type=click.Choice(GEOMETRY_CHOICES), default=None,
-    help="DVH geometry model: stacked = each contour extruded over its slab (the staircase "
-         "planning systems use: the one to compare with TPS numbers), smooth = surface "
-         "interpolated between contour planes "
-         "[default: the protocol's dvh.geometry, else stacked].")
+    help=_GEOMETRY_HELP + "[default: the protocol's dvh.geometry, else stacked].")
+
+#: ``--geometry`` of ``rtcheck dvh``, which reads no protocol (nor a folder's rtcheck.yaml)
+dvh_geometry_option = click.option(
+    "--geometry", type=click.Choice(GEOMETRY_CHOICES), default=None,
+    help=_GEOMETRY_HELP + "[default: stacked; rtcheck dvh reads no protocol, so a "
+                          "protocol's dvh.geometry does not apply].")

@@ -17,6 +17,7 @@ from rtcheck.cli.options import (
     site_level_option,
     workers_option,
 )
+from rtcheck.cli.output import emit
 from rtcheck.errors import UsageError
 
 FORMATS = ("text", "json", "junit")
@@ -116,7 +117,7 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
         click.echo(f"{'DRIFT' if comparison.drift else 'NO DRIFT'}: comparison written to "
                    f"{output}", err=True)
     else:
-        click.echo(text, nl=False)
+        emit(text, nl=False)
     for path, side_fmt in ((junit_file, "junit"), (json_file, "json")):
         if path:
             write_text_atomic(path, render(comparison, side_fmt), overwrite=overwrite)

@@ -173,7 +173,7 @@ def _findings_section(c: CaseReport) -> list[str]:
 def render_text(report: DvhReport) -> str:
     """The text report: the DVH geometry model; per case its header, tables and findings;
     then the load's findings."""
-    out: list[str] = [geometry_line(report.settings.geometry) or "", ""]
+    out: list[str] = [geometry_line(report.settings.geometry, report.geometry_source) or "", ""]
     for c in report.cases:
         out += [_case_header(report, c), ""]
         out += _structure_table(report, c)

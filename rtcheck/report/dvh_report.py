@@ -170,6 +170,9 @@ class DvhReport:
     specs: tuple[MetricSpec, ...]
     cases: tuple[CaseReport, ...]
     findings: tuple[Finding, ...] = field(default=())
+    #: where the DVH geometry model came from: ``option`` (--geometry) or ``default``;
+    #: ``None`` when the caller does not say (the report then names the model only)
+    geometry_source: str | None = None
 
     @property
     def structures(self) -> tuple[StructureReport, ...]:
@@ -207,6 +210,7 @@ class DvhReport:
                     for k, v in asdict(self.settings).items()}
         return {
             "rtcheck_version": __version__, "settings": settings,
+            "geometry_source": self.geometry_source,
             "dose_space": self.dose_space.value, "alpha_beta": self.alpha_beta.to_dict(),
             "metrics": [s.raw for s in self.specs],
             "structures": [s.to_dict(curves) for s in self.structures],
