@@ -232,7 +232,8 @@ _DOSE: dict[Code, CodeInfo] = {
     Code.STRUCTURE_GEOMETRY_FALLBACK: _info(
         (_I,), "dose",
         "--geometry smooth: part of the structure is modelled as the staircase (contours "
-        "that are not star-shaped about their centroid)"),
+        "that are not star-shaped about their centroid, or linked to no contour on a "
+        "neighbouring plane)"),
     Code.STRUCTURE_NOT_FOUND: _info(
         (_E,), "dose", "no structure of the requested name (--structure or --target)"),
     Code.DVH_NOT_COMPUTED: _info(

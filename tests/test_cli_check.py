@@ -424,3 +424,18 @@ def test_constraints_show_for_four_fractions() -> None:
         assert "NOT EVALUATED" in line and "4 fractions" in line
         assert "18 Gy" not in line and "21.9 Gy" not in line
     assert "\narm local_prostate" not in out
+
+
+@pytest.mark.parametrize("arg", ["fixtures/spine_sbrtx", "./no_plan", "~/no_plan_here"])
+def test_shorthand_with_a_mistyped_folder_says_the_path_does_not_exist(arg: str) -> None:
+    """``rtcheck fixtures/spine_sbrtx`` (a typo): the path is named, not "No such command"."""
+    res = run(arg)
+    assert res.exit_code == 2
+    assert f"Path '{arg}' does not exist" in res.stderr
+    assert "No such command" not in res.stderr
+
+
+def test_an_unknown_word_is_still_an_unknown_command() -> None:
+    res = run("chek")
+    assert res.exit_code == 2
+    assert "No such command 'chek'" in res.stderr

@@ -82,6 +82,8 @@ def test_non_star_stack_is_the_staircase_and_says_so() -> None:
     assert got.volume_cc == pytest.approx(stacked.volume_cc, rel=1e-12)
     (finding,) = [f for f in got.findings if f.code == "STRUCTURE_GEOMETRY_FALLBACK"]
     assert finding.message.startswith("100 % of the volume is modelled as the staircase")
+    # all staircase, ends included (the volume is the stacked one): no word of other ends
+    assert finding.message.endswith("where the smooth model cannot interpolate")
     assert finding.severity.name == "INFO"
 
 
@@ -92,6 +94,7 @@ def test_fallback_share_is_local_to_the_crescent() -> None:
     got = compute_dvh(structure(planes), uniform_grid(), SMOOTH)
     (finding,) = [f for f in got.findings if f.code == "STRUCTURE_GEOMETRY_FALLBACK"]
     share = float(finding.message.split(" %")[0])
+    assert finding.message.endswith("(its trend-closed ends still differ from the stacked caps)")
     # the four-plane stencils of the plane intervals 5-6 .. 8-9 use the crescent (plane 7,
     # z = 14): z 10..18 is the staircase, 6 mm of disc and 2 mm of crescent, of a stack
     # of 28 mm of disc (caps included) and 2 mm of crescent
@@ -125,7 +128,9 @@ def test_fallback_share_is_never_rounded_to_all_or_nothing(share: float, shown: 
 
     message = fallback_finding("Scar", share).message
     assert message.startswith(f"{shown} % of the volume is modelled as the staircase")
-    assert message.endswith("(its trend-closed ends still differ from the stacked caps)")
+    # only an all-staircase structure has the stacked caps at its ends too
+    assert message.endswith("(its trend-closed ends still differ from the stacked caps)") == (
+        share < 1)
 
 
 def square(cx: float, cy: float, side: float, turn_deg: float = 0.0) -> np.ndarray:

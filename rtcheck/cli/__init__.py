@@ -29,7 +29,8 @@ class RtcheckGroup(click.Group):
     """A click group that turns exceptions into documented exit codes.
 
     ``rtcheck PLAN_DIR ...`` is the shorthand of ``rtcheck check PLAN_DIR ...``: when the
-    first argument is not a subcommand but an existing path, ``check`` is inserted.
+    first argument is not a subcommand but a path (existing, or written as one: see
+    :func:`_path_like`), ``check`` is inserted.
     """
 
     #: subcommand → ("module:attribute", one-line help), imported only when the command
@@ -74,11 +75,9 @@ class RtcheckGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        import os
-
         first = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
         if (first is not None and args[first] not in self.list_commands(ctx)
-                and os.path.exists(args[first])):
+                and _path_like(args[first])):
             args = [*args[:first], "check", *args[first:]]
         return super().parse_args(ctx, args)
 
@@ -115,6 +114,14 @@ class RtcheckGroup(click.Group):
             sys.exit(exitcodes.INTERNAL)
         finally:
             self.ran = ctx.invoked_subcommand
+
+
+def _path_like(arg: str) -> bool:
+    """An existing path, or one written as a path (a separator, ``.`` or ``~`` first): the
+    shorthand ``rtcheck PLAN_DIR`` then runs ``check``, whose own message says when the path
+    does not exist ("No such command" would hide a mistyped folder)."""
+    return (os.path.exists(arg) or os.sep in arg or "/" in arg
+            or arg.startswith((".", "~")))
 
 
 @click.group(cls=RtcheckGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -264,12 +264,13 @@ def smooth_geometry(structure: Structure, stacked: StackGeometry, end_cap: EndCa
 
 def fallback_finding(name: str, share: float) -> Finding:
     """``STRUCTURE_GEOMETRY_FALLBACK``: part of a smooth structure is the staircase."""
+    # where part is smooth, its ends may be closed by their trend, not by the stacked caps
+    ends = "" if share >= 1 else " (its trend-closed ends still differ from the stacked caps)"
     return Finding(
         "STRUCTURE_GEOMETRY_FALLBACK", Severity.INFO,
         f"{_percent(share)} % of the volume is modelled as the staircase (stacked), next to "
         "contours that are not star-shaped about their centroid or that have no linked "
-        "contour on a neighbouring plane, where the smooth model cannot interpolate (its "
-        "trend-closed ends still differ from the stacked caps)",
+        f"contour on a neighbouring plane, where the smooth model cannot interpolate{ends}",
         subject=name)
 
 
