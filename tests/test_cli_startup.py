@@ -127,3 +127,25 @@ def test_main_runs_the_garbage_collector_less_often(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"GC {GC_GEN0_THRESHOLD}" in done.stderr
     assert GC_GEN0_THRESHOLD > 700  # CPython's default, which the test would not tell apart
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt (Linux)")
+def test_the_c_heap_keeps_freed_memory_for_reuse() -> None:
+    """On Linux, M_TOP_PAD is set (mallopt returns 1 when it accepts the value)."""
+    from rtcheck.cli import MALLOC_TOP_PAD_BYTES, tune_malloc
+
+    assert MALLOC_TOP_PAD_BYTES == 256 << 20
+    assert tune_malloc() is True
+
+
+def test_main_tunes_the_allocators_before_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rtcheck.cli as cli_module
+
+    calls: list[str] = []
+    monkeypatch.setattr(cli_module, "tune_gc", lambda: calls.append("gc"))
+    monkeypatch.setattr(cli_module, "tune_malloc", lambda: calls.append("malloc") or True)
+    monkeypatch.setattr(sys, "argv", ["rtcheck", "--version"])
+    with pytest.raises(SystemExit) as done:
+        cli_module.main()
+    assert done.value.code == 0
+    assert calls == ["gc", "malloc"]
