@@ -145,7 +145,11 @@ def test_main_tunes_the_allocators_before_the_command(monkeypatch: pytest.Monkey
     monkeypatch.setattr(cli_module, "tune_gc", lambda: calls.append("gc"))
     monkeypatch.setattr(cli_module, "tune_malloc", lambda: calls.append("malloc") or True)
     monkeypatch.setattr(sys, "argv", ["rtcheck", "--version"])
+    # as after an earlier in-process `check`: --version runs no subcommand, so main() must
+    # not take the fast exit of the previous one (os._exit would end this test process)
+    monkeypatch.setattr(cli_module.cli, "ran", "check")
     with pytest.raises(SystemExit) as done:
         cli_module.main()
     assert done.value.code == 0
     assert calls == ["gc", "malloc"]
+    assert cli_module.cli.ran is None

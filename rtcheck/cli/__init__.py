@@ -233,6 +233,8 @@ def main() -> None:
     """Console-script entry point; usage errors exit 2 (click's convention)."""
     tune_gc()  # before the command's imports (numpy, pydicom), which allocate the most
     tune_malloc()
+    if isinstance(cli, RtcheckGroup):
+        cli.ran = None  # this invocation's subcommand only (--version, --help run none)
     try:
         cli(prog_name="rtcheck")
     except SystemExit as done:
