@@ -3,28 +3,75 @@
 The text goes to a temporary file in the destination folder, is flushed and
 fsync'ed, then renamed over the destination (``os.replace`` is atomic on POSIX and
 Windows within one file system).
+
+A destination that is a symbolic link is written through: the file it points to is
+replaced (atomically, beside it) and the link stays. A destination that is a stream — a
+character device such as ``/dev/null`` or ``/dev/full``, or a named pipe — is written
+into, as any program would: renaming a file over it would replace the device itself
+(as root, ``--junit /dev/full --overwrite`` turned ``/dev/full`` into an XML file). A
+stream needs no ``--overwrite``: nothing is replaced. Block devices and folders are
+refused.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from rtcheck.errors import OutputError, UsageError
 
 
-def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically.
+def _kind(path: Path) -> str:
+    """``missing``, ``file``, ``stream`` (character device, FIFO, socket), ``block`` or
+    ``folder``: what ``path`` is once symbolic links are followed."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "missing"  # also a dangling link: writing creates its target
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISBLK(mode):
+        return "block"
+    if stat.S_ISREG(mode):
+        return "file"
+    return "stream"
 
-    Raises :class:`~rtcheck.errors.UsageError` when ``path`` exists and ``overwrite`` is
-    false, or when its folder does not exist; :class:`~rtcheck.errors.OutputError` when the
-    system refuses the write (a read-only or full file system); the destination is then
-    untouched and no temporary file is left.
+
+def refuse_existing(targets: list[str], overwrite: bool) -> None:
+    """Before any work: a report file that exists needs ``overwrite``; a folder or a block
+    device is never a report file. Streams (``/dev/null``, a named pipe) are accepted.
+
+    Raises
+    ------
+    UsageError
+        Naming the first target refused and what to do.
+    """
+    for target in targets:
+        kind = _kind(Path(target))
+        if kind in ("folder", "block"):
+            raise UsageError(f"{target} is a {'folder' if kind == 'folder' else 'block device'}"
+                             "; give a file name for the report")
+        if kind == "file" and not overwrite:
+            raise UsageError(f"{target} exists; give --overwrite to replace it")
+
+
+def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (a stream: into it; see the module
+    docstring).
+
+    Raises :class:`~rtcheck.errors.UsageError` when ``path`` is an existing file and
+    ``overwrite`` is false, a folder or a block device, or when its folder does not exist;
+    :class:`~rtcheck.errors.OutputError` when the system refuses the write (a read-only or
+    full file system); the destination is then untouched and no temporary file is left.
     """
     dest = Path(path)
-    if dest.exists() and not overwrite:
-        raise UsageError(f"{dest} exists; give --overwrite to replace it")
+    refuse_existing([str(dest)], overwrite)
+    if _kind(dest) == "stream":
+        return _write_stream(dest, text)
+    if dest.is_symlink():
+        dest = Path(os.path.realpath(dest))  # replace the file the link points to
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{dest}: the folder {folder} does not exist; create it first")
@@ -47,6 +94,16 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False) -
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(path)
+
+
+def _write_stream(dest: Path, text: str) -> Path:
+    """Write ``text`` into a character device or named pipe (nothing to rename over)."""
+    try:
+        with dest.open("w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as exc:
+        raise _unwritable(dest, exc) from exc
     return dest
 
 

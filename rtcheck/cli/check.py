@@ -108,7 +108,7 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
     tolerance (a plan that FAILs exactly as in its baseline is no drift), 1 drift, 2
     usage error, 3 unusable baseline or input.
     """
-    from rtcheck.atomic import write_text_atomic
+    from rtcheck.atomic import refuse_existing, write_text_atomic
     from rtcheck.dicom.loader import load
     from rtcheck.rules.engine import check_load
     from rtcheck.rules.setup import prepare_check
@@ -118,7 +118,7 @@ def check(paths: tuple[str, ...], protocol: str | None, arm: str | None, site: s
     if baseline_path is None and (tolerances or compare_structures):
         raise UsageError("--tolerance and --compare-structures compare with a baseline: give "
                          "--baseline FILE|DIR")
-    _refuse_existing([p for p in (output, json_file, html_file, junit_file) if p], overwrite)
+    refuse_existing([p for p in (output, json_file, html_file, junit_file) if p], overwrite)
     baseline = _load_baseline(baseline_path, tolerances)  # before any work
     setup = prepare_check(list(paths), protocol=protocol, arm=arm, site=site,
                           aliases=aliases_file, rx=parse_rx(rx_text) if rx_text else None,
@@ -167,15 +167,6 @@ def _output_format(output: str | None, output_format: str | None, baseline: bool
                          f"{output_format} (--html/--json/--junit FILE still write the "
                          "check's own report)")
     return output_format
-
-
-def _refuse_existing(targets: list[str], overwrite: bool) -> None:
-    if overwrite:
-        return
-    from pathlib import Path
-    for t in targets:
-        if Path(t).exists():
-            raise UsageError(f"{t} exists; give --overwrite to replace it")
 
 
 def _load_baseline(path: str | None, tolerances: tuple[str, ...]) -> Baseline | None:

@@ -30,12 +30,6 @@ def _format(output: str | None, output_format: str | None) -> str:
     return {"json": "json", "xml": "junit"}.get(suffix, "text")
 
 
-def _refuse_existing(targets: list[str], overwrite: bool) -> None:
-    for t in targets:
-        if not overwrite and os.path.exists(t):
-            raise UsageError(f"{t} exists; give --overwrite to replace it")
-
-
 @click.command("regress")
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
 @click.option("--baseline", "baseline_dir", required=True, type=click.Path(exists=True),
@@ -84,7 +78,7 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
     Exit 0 nothing drifted beyond tolerance; 1 drift; 2 usage error (also a malformed
     --tolerance); 3 unusable baseline or protocol; 4 internal error.
     """
-    from rtcheck.atomic import write_text_atomic
+    from rtcheck.atomic import refuse_existing, write_text_atomic
     from rtcheck.audit.task import AuditConfig
     from rtcheck.regress.folder import RegressRun, audit_baseline, run_regress
     from rtcheck.regress.render_text import render
@@ -92,7 +86,7 @@ def regress(root: str, baseline_dir: str, protocol: str, tolerances: tuple[str, 
     from rtcheck.rules.setup import effective_geometry, geometry_source, resolve_protocol
 
     fmt = _format(output, output_format)
-    _refuse_existing([p for p in (output, junit_file, json_file) if p], overwrite)
+    refuse_existing([p for p in (output, junit_file, json_file) if p], overwrite)
     resolve_tolerances((), tolerances)  # a malformed --tolerance: exit 2 before any work
     audit_baseline(baseline_dir)  # an unusable baseline: exit 3 before any work
     proto = resolve_protocol(protocol)
