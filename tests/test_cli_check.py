@@ -438,4 +438,7 @@ def test_shorthand_with_a_mistyped_folder_says_the_path_does_not_exist(arg: str)
 def test_an_unknown_word_is_still_an_unknown_command() -> None:
     res = run("chek")
     assert res.exit_code == 2
-    assert "No such command 'chek'" in res.stderr
+    assert "No such command 'chek'. Did you mean 'check'?" in res.stderr
+    far = run("frobnicate")
+    assert far.exit_code == 2
+    assert "No such command 'frobnicate'." in far.stderr and "Did you mean" not in far.stderr

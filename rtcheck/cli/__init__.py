@@ -73,6 +73,20 @@ class RtcheckGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's, with the closest command names suggested for an unknown word."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            import difflib
+
+            close = difflib.get_close_matches(args[0], self.list_commands(ctx), n=2)
+            if not close or "No such command" not in exc.message:
+                raise
+            raise click.UsageError(f"{exc.message} Did you mean "
+                                   f"{' or '.join(repr(c) for c in close)}?", ctx) from exc
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
         if (first is not None and args[first] not in self.list_commands(ctx)
