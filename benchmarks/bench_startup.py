@@ -114,8 +114,9 @@ def main() -> None:
     helpt = whole([*rt, "--help"], n)
     print(f"import floor (import numpy, pydicom)   {floor:7.3f} s")
     ok = helpt - floor <= 0.15
-    print(f"rtcheck --help                          {helpt:7.3f} s  (floor {helpt - floor:+.3f} s; "
-          f"target <= +0.15 s: {'met' if ok else 'NOT met'})")
+    print(f"rtcheck --help                          {helpt:7.3f} s  "
+          f"({helpt - floor:+.3f} s vs the floor; target <= +0.15 s: "
+          f"{'met' if ok else 'NOT met'})")
     if not BREAST.is_dir():
         print(f"(breast export not found at {BREAST}: info/dvh timings skipped)")
         return
