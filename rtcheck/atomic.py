@@ -49,12 +49,18 @@ def refuse_existing(targets: list[str], overwrite: bool) -> None:
         Naming the first target refused and what to do.
     """
     for target in targets:
-        kind = _kind(Path(target))
-        if kind in ("folder", "block"):
-            raise UsageError(f"{target} is a {'folder' if kind == 'folder' else 'block device'}"
-                             "; give a file name for the report")
-        if kind == "file" and not overwrite:
-            raise UsageError(f"{target} exists; give --overwrite to replace it")
+        _writable_kind(Path(target), overwrite)
+
+
+def _writable_kind(target: Path, overwrite: bool) -> str:
+    """What ``target`` is (:func:`_kind`), once checked that a report may be written there."""
+    kind = _kind(target)
+    if kind in ("folder", "block"):
+        raise UsageError(f"{target} is a {'folder' if kind == 'folder' else 'block device'}"
+                         "; give a file name for the report")
+    if kind == "file" and not overwrite:
+        raise UsageError(f"{target} exists; give --overwrite to replace it")
+    return kind
 
 
 def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
@@ -67,8 +73,7 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = False) -
     full file system); the destination is then untouched and no temporary file is left.
     """
     dest = Path(path)
-    refuse_existing([str(dest)], overwrite)
-    if _kind(dest) == "stream":
+    if _writable_kind(dest, overwrite) == "stream":
         return _write_stream(dest, text)
     if dest.is_symlink():
         dest = Path(os.path.realpath(dest))  # replace the file the link points to
